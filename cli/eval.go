@@ -1,0 +1,7 @@
+package cli
+
+import "context"
+
+func runEval(ctx context.Context, env Env, args []string) error {
+	return errNotImplemented("eval")
+}

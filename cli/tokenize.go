@@ -1,0 +1,7 @@
+package cli
+
+import "context"
+
+func runTokenize(ctx context.Context, env Env, args []string) error {
+	return errNotImplemented("tokenize")
+}
