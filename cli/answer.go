@@ -1,7 +1,59 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/askqa/ask/hub"
+	"os"
+
+	"github.com/askqa/ask/qa"
+)
 
 func runAnswer(ctx context.Context, env Env, args []string) error {
-	return errNotImplemented("answer")
+	fs := newFlags(env, "answer", "--model M --question Q (--context TEXT | --context-file F) [--top-k N] [--json]")
+	ref := fs.String("model", "", "model folder or Hub repo id[@revision] (default "+hub.DefaultModel+")")
+	question := fs.String("question", "", "the question")
+	text := fs.String("context", "", "the text to answer from")
+	file := fs.String("context-file", "", "read the text from this file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
+	qf := addQAFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*text == "") == (*file == "") {
+		return fmt.Errorf("give exactly one of --context and --context-file")
+	}
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return fmt.Errorf("read context: %w", err)
+		}
+		*text = string(b)
+	}
+	p, err := loadPipeline(ctx, env, *ref, *threads)
+	if err != nil {
+		return err
+	}
+	defer p.Encoder().Close()
+	res, errs := p.Answer(ctx, []qa.Request{{Question: *question, Context: *text, Params: qf.params(p)}})
+	if errs[0] != nil {
+		return errs[0]
+	}
+	r := res[0]
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{
+			"answers": r.Answers, "windows": r.Windows, "context_tokens": r.ContextTokens, "truncated": r.Truncated,
+		})
+	}
+	for i, a := range r.Answers {
+		if a.Answer == "" && a.Start == 0 && a.End == 0 {
+			fmt.Fprintf(env.Stdout, "%d. (no answer)  score %.4f\n", i+1, a.Score)
+			continue
+		}
+		fmt.Fprintf(env.Stdout, "%d. %q  score %.4f  chars %d–%d\n", i+1, a.Answer, a.Score, a.Start, a.End)
+	}
+	fmt.Fprintf(env.Stderr, "read %d context tokens in %d window(s)\n", r.ContextTokens, r.Windows)
+	return nil
 }

@@ -1,15 +1,224 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/askqa/ask/hub"
+)
+
+// hubOptions builds hub options from the environment, then applies the
+// flags every model-taking command shares: --offline can only turn
+// offline mode on (the environment may already have), and --cache-dir
+// overrides HF_HUB_CACHE. Progress goes to stderr so stdout stays data.
+func hubOptions(env Env, offline bool, cacheDir string) (hub.Options, error) {
+	o, err := hub.OptionsFromEnv(env.Getenv)
+	if err != nil {
+		return o, err
+	}
+	o.Offline = o.Offline || offline
+	if cacheDir != "" {
+		o.CacheDir = cacheDir
+	}
+	o.Progress = env.Stderr
+	return o, nil
+}
+
+// resolveModel is what serve, answer, eval, infer and bench call for their
+// --model flag: a local folder, else the cache, else a download (unless
+// offline). It returns the folder to load.
+func resolveModel(ctx context.Context, env Env, model string, offline bool) (string, error) {
+	o, err := hubOptions(env, offline, "")
+	if err != nil {
+		return "", err
+	}
+	return hub.Resolve(ctx, model, o)
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("ask pull org/name --offline"), which the flag
+// package alone stops at.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
 
 func runPull(ctx context.Context, env Env, args []string) error {
-	return errNotImplemented("pull")
+	fs := newFlags(env, "pull", "[flags] [REPO[@REVISION]]\n\n"+
+		"Downloads what a QA model needs (config, tokenizer, safetensors weights) from the\n"+
+		"Hugging Face Hub into the shared cache, resuming interrupted downloads. REPO defaults\n"+
+		"to "+hub.DefaultModel+". With --offline, only checks the cache.\n"+
+		"Environment: HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE.")
+	offline := fs.Bool("offline", false, "never touch the network; report whether the model is cached")
+	cacheDir := fs.String("cache-dir", "", "Hugging Face cache folder (default: $HF_HUB_CACHE or $HF_HOME/hub)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	ref := hub.DefaultModel
+	if len(pos) == 1 {
+		ref = pos[0]
+	}
+	o, err := hubOptions(env, *offline, *cacheDir)
+	if err != nil {
+		return err
+	}
+	if o.Offline {
+		dir, err := hub.Resolve(ctx, ref, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, dir)
+		return nil
+	}
+	snap, err := hub.Pull(ctx, ref, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "%s: commit %s, %d files (%s downloaded), absent: %s\n",
+		snap.Ref, snap.Commit, len(snap.Files), humanBytes(snap.Downloaded), orNone(snap.Absent))
+	fmt.Fprintln(env.Stdout, snap.Dir)
+	return nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }
 
 func runList(ctx context.Context, env Env, args []string) error {
-	return errNotImplemented("list")
+	fs := newFlags(env, "list", "[flags]\n\nLists the models in the Hugging Face cache: one line per cached commit.")
+	cacheDir := fs.String("cache-dir", "", "Hugging Face cache folder (default: $HF_HUB_CACHE or $HF_HOME/hub)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	o, err := hubOptions(env, true, *cacheDir)
+	if err != nil {
+		return err
+	}
+	models, err := hub.List(o.CacheDir)
+	if err != nil {
+		return err
+	}
+	if len(models) == 0 {
+		fmt.Fprintf(env.Stderr, "no models in %s\n", o.CacheDir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tCOMMIT\tREFS\tSIZE\tCOMPLETE")
+	var total int64
+	for _, m := range models {
+		total += m.Size
+		if len(m.Snapshots) == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t%s\tno (no snapshot)\n", m.Repo, humanBytes(m.Size))
+			continue
+		}
+		for _, s := range m.Snapshots {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Repo, shortCommit(s.Commit), orDash(s.Refs), humanBytes(s.Size), completeness(s.SnapshotState))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "%d models, %s on disk in %s\n", len(models), humanBytes(total), o.CacheDir)
+	return nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+func orDash(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ",")
+}
+
+// completeness says "yes" only when a pull would fetch nothing more;
+// "usable" when it loads but optional files were never checked (typical of
+// a cache filled file by file from Python).
+func completeness(st hub.SnapshotState) string {
+	switch {
+	case st.Complete:
+		return "yes"
+	case st.Usable:
+		return "usable (unchecked: " + strings.Join(st.Missing, ", ") + ")"
+	default:
+		return "no (missing: " + strings.Join(st.Missing, ", ") + ")"
+	}
 }
 
 func runRm(ctx context.Context, env Env, args []string) error {
-	return errNotImplemented("rm")
+	fs := newFlags(env, "rm", "[flags] REPO\n\nRemoves a model (every cached revision) from the Hugging Face cache.")
+	cacheDir := fs.String("cache-dir", "", "Hugging Face cache folder (default: $HF_HUB_CACHE or $HF_HOME/hub)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	ref, err := hub.ParseRef(pos[0])
+	if err != nil {
+		return err
+	}
+	if strings.Contains(pos[0], "@") {
+		return fmt.Errorf("rm removes every revision of a model; drop %q and run: ask rm %s", "@"+ref.Revision, ref.Repo)
+	}
+	o, err := hubOptions(env, true, *cacheDir)
+	if err != nil {
+		return err
+	}
+	freed, err := hub.Remove(o.CacheDir, ref.Repo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "removed %s (%s) from %s\n", ref.Repo, humanBytes(freed), o.CacheDir)
+	return nil
+}
+
+// humanBytes uses decimal units, like the Hub and huggingface_hub's scan.
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTP"[exp])
 }

@@ -46,10 +46,21 @@ type Info struct {
 	VocabSize    int
 	// MaxPositions is the longest sequence the position table allows.
 	MaxPositions int
-	// TakesTokenTypes reports whether token_type_ids change the output.
+	// TypeVocabSize bounds token_type_ids (1 for models with a single row).
+	TypeVocabSize int
+	// TakesTokenTypes reports whether token_type_ids are an input.
 	TakesTokenTypes bool
 	// ParamCount is the number of weights held, in elements.
 	ParamCount int64
+	// FLOPsPerToken counts the multiply-adds (×2) of the per-token matrix
+	// products; AttnFLOPs adds 4·L²·hidden per layer and sequence.
+	FLOPsPerToken int64
+}
+
+// FLOPs estimates the floating-point operations of one forward pass.
+func (i Info) FLOPs(batch, seq int) int64 {
+	b, l := int64(batch), int64(seq)
+	return i.FLOPsPerToken*b*l + 4*b*l*l*int64(i.HiddenSize)*int64(i.NumLayers)
 }
 
 // Encoder runs a transformer encoder. Implementations are safe for

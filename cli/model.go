@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/askqa/ask/engine"
+	"github.com/askqa/ask/model"
+	"github.com/askqa/ask/qa"
+	"github.com/askqa/ask/tokenizer"
+)
+
+// modelDir turns a --model value (a folder, or a Hub repo id with an
+// optional @revision; empty means the default model) into a local
+// checkpoint folder, downloading it into the Hugging Face cache if needed.
+func modelDir(ctx context.Context, env Env, ref string) (string, error) {
+	return resolveModel(ctx, env, ref, false)
+}
+
+// loadEncoder resolves ref and loads it.
+func loadEncoder(ctx context.Context, env Env, ref string, threads int) (model.Encoder, string, error) {
+	dir, err := modelDir(ctx, env, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	enc, err := engine.Load(dir, engine.Options{Threads: threads})
+	if err != nil {
+		return nil, "", err
+	}
+	return enc, dir, nil
+}
+
+// loadPipeline loads a question-answering model and its tokenizer.
+func loadPipeline(ctx context.Context, env Env, ref string, threads int) (*qa.Pipeline, error) {
+	enc, dir, err := loadEncoder(ctx, env, ref, threads)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.LoadDir(dir)
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("load tokenizer: %w", err)
+	}
+	p, err := qa.New(tok, enc)
+	if err != nil {
+		enc.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// qaFlags are the pipeline parameters shared by answer and eval; negative
+// values mean "the pipeline's default".
+type qaFlags struct {
+	topK, maxAnswerLen, docStride, maxSeqLen *int
+	impossible, noAlign                      *bool
+}
+
+func addQAFlags(fs *flag.FlagSet) *qaFlags {
+	return &qaFlags{
+		topK:         fs.Int("top-k", 1, "number of answers"),
+		maxAnswerLen: fs.Int("max-answer-len", 15, "longest answer in tokens"),
+		docStride:    fs.Int("doc-stride", -1, "overlap of windows in tokens (default min(max_seq_len/2, 128))"),
+		maxSeqLen:    fs.Int("max-seq-len", -1, "window length in tokens (default min(model_max_length, 384))"),
+		impossible:   fs.Bool("handle-impossible-answer", false, "allow the empty answer"),
+		noAlign:      fs.Bool("no-align-to-words", false, "do not widen answers to whole words"),
+	}
+}
+
+func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
+	par := p.DefaultParams()
+	par.TopK = *f.topK
+	par.MaxAnswerLen = *f.maxAnswerLen
+	if *f.maxSeqLen >= 0 {
+		par.MaxSeqLen = *f.maxSeqLen
+		if *f.docStride < 0 {
+			par.DocStride = min(par.MaxSeqLen/2, 128)
+		}
+	}
+	if *f.docStride >= 0 {
+		par.DocStride = *f.docStride
+	}
+	par.HandleImpossibleAnswer = *f.impossible
+	par.AlignToWords = !*f.noAlign
+	return par
+}

@@ -1,0 +1,80 @@
+// Package engine loads a Hugging Face checkpoint folder into a
+// model.Encoder, dispatching on config.json's model_type. Adding an
+// architecture is one package under model/ and one case here.
+package engine
+
+import (
+	"fmt"
+
+	"github.com/askqa/ask/model"
+	"github.com/askqa/ask/model/albert"
+	"github.com/askqa/ask/model/bert"
+	"github.com/askqa/ask/model/distilbert"
+)
+
+// Options tune loading.
+type Options struct {
+	// Threads is the number of goroutines a forward pass uses; 0 means one
+	// per CPU.
+	Threads int
+}
+
+// SupportedTypes lists the model_type values Load accepts.
+func SupportedTypes() []string {
+	return []string{"albert", "bert", "distilbert", "electra", "roberta", "xlm-roberta"}
+}
+
+// Load reads dir (config.json + model.safetensors or shards) and returns a
+// ready encoder. Weights are copied into packed form, so the files may
+// change afterwards.
+func Load(dir string, opts Options) (model.Encoder, error) {
+	cfg, err := model.ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	load, err := loader(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w, err := model.OpenWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	arch, head, err := load(cfg, w)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	return model.NewEncoder(arch, head, opts.Threads), nil
+}
+
+type loadFunc func(*model.Config, *model.Weights) (model.Arch, *model.QAHead, error)
+
+func loader(cfg *model.Config) (loadFunc, error) {
+	switch {
+	case bert.Supports(cfg.ModelType):
+		return func(c *model.Config, w *model.Weights) (model.Arch, *model.QAHead, error) {
+			return wrap(bert.Load(c, w))
+		}, nil
+	case cfg.ModelType == "distilbert":
+		return func(c *model.Config, w *model.Weights) (model.Arch, *model.QAHead, error) {
+			return wrap(distilbert.Load(c, w))
+		}, nil
+	case cfg.ModelType == "albert":
+		return func(c *model.Config, w *model.Weights) (model.Arch, *model.QAHead, error) {
+			return wrap(albert.Load(c, w))
+		}, nil
+	case cfg.ModelType == "deberta-v2":
+		return nil, fmt.Errorf("%s: model_type %q (DeBERTa-v2/v3) is not supported yet; supported: %v", cfg.Path, cfg.ModelType, SupportedTypes())
+	}
+	return nil, fmt.Errorf("%s: unknown model_type %q; supported: %v", cfg.Path, cfg.ModelType, SupportedTypes())
+}
+
+// wrap converts an architecture's concrete result into the interface without
+// turning a nil pointer into a non-nil interface.
+func wrap[A model.Arch](a A, h *model.QAHead, err error) (model.Arch, *model.QAHead, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, h, nil
+}

@@ -1,0 +1,92 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Sentinel errors, matched with errors.Is; the wrapping error says what to
+// do about it.
+var (
+	// ErrOffline: the network was needed but offline mode forbids it.
+	ErrOffline = errors.New("offline mode")
+	// ErrNotCached: the model (or a file of it) is not in the cache.
+	ErrNotCached = errors.New("not in the cache")
+	// ErrRepoNotFound: the Hub has no such repo (or hides it: see ErrAuth).
+	ErrRepoNotFound = errors.New("repository not found")
+	// ErrRevisionNotFound: the repo exists, the branch/tag/commit does not.
+	ErrRevisionNotFound = errors.New("revision not found")
+	// ErrAuth: the repo is gated or private and the token is missing or
+	// lacks access.
+	ErrAuth = errors.New("access denied")
+	// ErrUnsupported: the repo holds no weights format ask can load.
+	ErrUnsupported = errors.New("unsupported model repository")
+	// ErrChecksum: a download did not match the sha256 the Hub announced.
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrDiskFull: the cache's filesystem ran out of space.
+	ErrDiskFull = errors.New("disk full")
+	// ErrProtocol: the endpoint does not answer like a Hub.
+	ErrProtocol = errors.New("not a Hugging Face Hub response")
+)
+
+var errNoCacheDir = errors.New("no Hugging Face cache folder: set HF_HOME or HF_HUB_CACHE (or HOME)")
+
+// statusError is a non-2xx answer, kept whole for classification.
+type statusError struct {
+	URL       string
+	Status    int
+	ErrorCode string // X-Error-Code
+	Message   string // X-Error-Message
+	Commit    string // X-Repo-Commit, set on EntryNotFound
+}
+
+func (e *statusError) Error() string {
+	s := fmt.Sprintf("%s: HTTP %d %s", e.URL, e.Status, http.StatusText(e.Status))
+	if e.ErrorCode != "" {
+		s += " (" + e.ErrorCode + ")"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// entryMissing is the Hub's "this file is not in that commit", which is an
+// answer (write a .no_exist marker) rather than a failure. A bare 404 that
+// carries the commit header means the same thing.
+func (e *statusError) entryMissing() bool {
+	return e.ErrorCode == "EntryNotFound" || (e.Status == http.StatusNotFound && e.ErrorCode == "" && e.Commit != "")
+}
+
+// explain turns a Hub error answer into an error that says what to do.
+func explain(e *statusError, ref Ref, file string, haveToken bool) error {
+	switch {
+	case e.ErrorCode == "RevisionNotFound":
+		return fmt.Errorf("%w: %s has no branch, tag or commit %q: check the revision after '@' (%v)",
+			ErrRevisionNotFound, ref.Repo, ref.Revision, e)
+	case e.ErrorCode == "GatedRepo" || e.Status == http.StatusForbidden:
+		hint := "set HF_TOKEN to a token of an account that has been granted access"
+		if e.ErrorCode == "GatedRepo" {
+			hint = "accept its conditions on the model page, then " + hint
+		}
+		return fmt.Errorf("%w: %s is a gated or private model: %s (%v)", ErrAuth, ref.Repo, hint, e)
+	case e.Status == http.StatusUnauthorized:
+		if haveToken {
+			return fmt.Errorf("%w: %s is gated, private or missing and the token was refused: check the repo id and that HF_TOKEN is valid with read access (%v)",
+				ErrAuth, ref.Repo, e)
+		}
+		return fmt.Errorf("%w: %s is a gated or private model (or does not exist): check the repo id, and set HF_TOKEN (or run `hf auth login`) for gated or private models (%v)",
+			ErrAuth, ref.Repo, e)
+	case e.Status == http.StatusNotFound:
+		return fmt.Errorf("%w: %s: check the repo id (org/name, as on huggingface.co) and HF_ENDPOINT (%v)",
+			ErrRepoNotFound, ref.Repo, e)
+	}
+	if e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+		return fmt.Errorf("fetch %s from %s: the Hub (or HF_ENDPOINT) keeps failing even after retries; try again later: %w", file, ref, e)
+	}
+	if file != "" {
+		return fmt.Errorf("fetch %s from %s: %w", file, ref, e)
+	}
+	return fmt.Errorf("fetch %s: %w", ref, e)
+}

@@ -1,0 +1,113 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/askqa/ask/safetensors"
+)
+
+// Weights reads named tensors of a checkpoint, checking shapes, and
+// remembers the first error so loaders read like a list of tensors.
+type Weights struct {
+	set    *safetensors.Set
+	dir    string
+	Prefix string
+	err    error
+	params int64
+}
+
+// OpenWeights opens model.safetensors (or its shards) in dir.
+func OpenWeights(dir string) (*Weights, error) {
+	s, err := safetensors.OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open weights: %w", err)
+	}
+	return &Weights{set: s, dir: dir}, nil
+}
+
+// Close releases the mapping. Loaders copy what they keep (packing does), so
+// the weights may be closed once the model is built.
+func (w *Weights) Close() error { return w.set.Close() }
+
+// Has reports whether a tensor exists under the full name.
+func (w *Weights) Has(name string) bool {
+	_, ok := w.set.Info(name)
+	return ok
+}
+
+// DetectPrefix picks the prefix under which probe exists: the head models
+// store the encoder under e.g. "bert.", the bare models at the top level.
+func (w *Weights) DetectPrefix(probe string, prefixes ...string) {
+	for _, p := range prefixes {
+		if w.Has(p + probe) {
+			w.Prefix = p
+			return
+		}
+	}
+	if w.err == nil {
+		w.err = fmt.Errorf("%s: tensor %q not found under any of the prefixes %q: is this checkpoint the architecture config.json says?", w.dir, probe, prefixes)
+	}
+}
+
+// Err is the first error met.
+func (w *Weights) Err() error { return w.err }
+
+// Params is the number of float32 values read so far.
+func (w *Weights) Params() int64 { return w.params }
+
+// Get reads Prefix+name and checks its shape.
+func (w *Weights) Get(name string, shape ...int) []float32 {
+	return w.GetAbs(w.Prefix+name, shape...)
+}
+
+// GetAbs reads a tensor by its full name and checks its shape.
+func (w *Weights) GetAbs(name string, shape ...int) []float32 {
+	if w.err != nil {
+		return nil
+	}
+	data, got, err := w.set.Float32(name)
+	if err != nil {
+		if _, ok := w.set.Info(name); !ok {
+			w.err = fmt.Errorf("%s: missing tensor %q", w.dir, name)
+		} else {
+			w.err = fmt.Errorf("%s: tensor %q: %w", w.dir, name, err)
+		}
+		return nil
+	}
+	want := make([]int64, len(shape))
+	for i, d := range shape {
+		want[i] = int64(d)
+	}
+	if !slices.Equal(got, want) {
+		w.err = fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", w.dir, name, got, want)
+		return nil
+	}
+	w.params += int64(len(data))
+	// Keep a private copy: mapped memory goes away on Close, and F16/BF16
+	// were converted into fresh memory anyway.
+	return slices.Clone(data)
+}
+
+// Norm reads a LayerNorm, accepting the legacy gamma/beta names.
+func (w *Weights) Norm(name string, n int) (g, b []float32) {
+	if w.err != nil {
+		return nil, nil
+	}
+	full := w.Prefix + name
+	if !w.Has(full+".weight") && w.Has(full+".gamma") {
+		return w.GetAbs(full+".gamma", n), w.GetAbs(full+".beta", n)
+	}
+	return w.GetAbs(full+".weight", n), w.GetAbs(full+".bias", n)
+}
+
+// HasPrefix reports whether any tensor name starts with p.
+func (w *Weights) HasPrefix(p string) bool {
+	for _, n := range w.set.Names() {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,155 @@
+package nn
+
+import (
+	"github.com/askqa/ask/tensor"
+)
+
+// Workspace holds every buffer one forward pass needs. An engine keeps a few
+// and hands each concurrent call its own; buffers only grow.
+type Workspace struct {
+	pool *tensor.Pool
+	job  *tensor.Job
+
+	// X is the hidden state, T×hidden, T = batch·seq. Architectures write
+	// embeddings here and read the result back.
+	X   []float32
+	qkv []float32
+	ctx []float32
+	tmp []float32
+	ff  []float32
+	// Keep marks non-padding tokens, T entries.
+	Keep []bool
+	// Scratch is T×max(hidden, …) for architecture use (e.g. embeddings
+	// before a projection).
+	Scratch []float32
+
+	perWorker   []attnScratch
+	gemmScratch [][]float32
+
+	gemm tensor.GemmTask
+	attn attnTask
+	norm normTask
+}
+
+type attnScratch struct {
+	scores []float32
+	k, v   *tensor.Packed
+	gemm   []float32 // the GEMM's packed-A buffer
+}
+
+// NewWorkspace returns an empty workspace running on pool.
+func NewWorkspace(pool *tensor.Pool) *Workspace {
+	ws := &Workspace{pool: pool, job: tensor.NewJob(), perWorker: make([]attnScratch, pool.Size())}
+	ws.gemmScratch = make([][]float32, pool.Size())
+	for i := range ws.perWorker {
+		ws.perWorker[i].gemm = make([]float32, tensor.ScratchLen)
+		ws.gemmScratch[i] = ws.perWorker[i].gemm
+	}
+	return ws
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// Reserve sizes the buffers for batch×seq tokens of stack s, with scratch
+// floats per token for the architecture.
+func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
+	t := batch * seq
+	ws.X = grow(ws.X, t*s.Hidden)
+	ws.qkv = grow(ws.qkv, t*3*s.Hidden)
+	ws.ctx = grow(ws.ctx, t*s.Hidden)
+	ws.tmp = grow(ws.tmp, t*s.Hidden)
+	ws.ff = grow(ws.ff, t*s.Inter)
+	ws.Scratch = grow(ws.Scratch, t*scratch)
+	if cap(ws.Keep) < t {
+		ws.Keep = make([]bool, t)
+	}
+	ws.Keep = ws.Keep[:t]
+	for i := range ws.perWorker {
+		ws.perWorker[i].scores = grow(ws.perWorker[i].scores, seq*seq)
+	}
+}
+
+// Linear runs y = x·Wᵀ + b (plus an activation if ep says so) over the pool.
+func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep tensor.Epilogue) {
+	ws.gemm = tensor.GemmTask{A: x, Lda: l.In, M: rows, B: l.W, C: y, Ldc: l.Out, Bias: l.B, Ep: ep, Scratch: ws.gemmScratch}
+	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Tiles())
+}
+
+// Forward runs the stack over ws.X (batch×seq rows) in place.
+func (ws *Workspace) Forward(s *Stack, batch, seq int) {
+	t := batch * seq
+	h := s.Hidden
+	for _, l := range s.Layers {
+		ws.Linear(l.QKV, ws.X, t, ws.qkv, tensor.EpBias)
+
+		ws.attn = attnTask{ws: ws, seq: seq, hidden: h, heads: s.Heads}
+		ws.pool.Run(ws.job, &ws.attn, batch*s.Heads)
+
+		ws.Linear(l.Out, ws.ctx, t, ws.tmp, tensor.EpBias)
+		ws.Norm(l.AttnNorm, ws.X, ws.tmp, ws.X, t, h)
+
+		ws.Linear(l.FF1, ws.X, t, ws.ff, l.Act.epilogue())
+		ws.Linear(l.FF2, ws.ff, t, ws.tmp, tensor.EpBias)
+		ws.Norm(l.OutNorm, ws.X, ws.tmp, ws.X, t, h)
+	}
+}
+
+// Norm sets out = LayerNorm(x + res) row by row over the pool; res may be
+// nil and out may alias x or res.
+func (ws *Workspace) Norm(n Norm, out, x, res []float32, rows, width int) {
+	ws.norm = normTask{n: n, out: out, x: x, res: res, rows: rows, width: width}
+	ws.pool.Run(ws.job, &ws.norm, (rows+normRows-1)/normRows)
+}
+
+const normRows = 16
+
+type normTask struct {
+	n           Norm
+	out, x, res []float32
+	rows, width int
+}
+
+func (t *normTask) Do(i, _ int) {
+	for r := i * normRows; r < min((i+1)*normRows, t.rows); r++ {
+		o := r * t.width
+		var res []float32
+		if t.res != nil {
+			res = t.res[o : o+t.width]
+		}
+		tensor.LayerNorm(t.out[o:o+t.width], t.x[o:o+t.width], res, t.n.G, t.n.B, t.n.Eps)
+	}
+}
+
+// attnTask computes softmax(Q·Kᵀ/√d + mask)·V for one (sequence, head) per
+// piece, writing the head's slice of ws.ctx.
+type attnTask struct {
+	ws                 *Workspace
+	seq, hidden, heads int
+}
+
+func (t *attnTask) Do(i, w int) {
+	ws := t.ws
+	b, hd := i/t.heads, i%t.heads
+	d := t.hidden / t.heads
+	L, H := t.seq, t.hidden
+	sc := &ws.perWorker[w]
+	base := b * L * 3 * H
+	q := ws.qkv[base+hd*d:]
+	k := ws.qkv[base+H+hd*d:]
+	v := ws.qkv[base+2*H+hd*d:]
+	keep := ws.Keep[b*L : (b+1)*L]
+
+	sc.k = tensor.PackTransposed(sc.k, k, L, d, 3*H)
+	tensor.Gemm(q, 3*H, L, sc.k, sc.scores, L, nil, tensor.EpNone, sc.gemm)
+	scale := invSqrt(d)
+	for r := 0; r < L; r++ {
+		tensor.SoftmaxRow(sc.scores[r*L:(r+1)*L], scale, keep)
+	}
+	sc.v = tensor.Pack(sc.v, v, L, d, 3*H)
+	tensor.Gemm(sc.scores, L, L, sc.v, ws.ctx[b*L*H+hd*d:], H, nil, tensor.EpNone, sc.gemm)
+}

@@ -1,0 +1,113 @@
+// Package tensor holds the fp32 compute kernels of the engine: a packed GEMM
+// with assembly micro-kernels chosen at run time, and the row-wise operations
+// (softmax, LayerNorm, GELU) around it, plus the worker pool they run on.
+package tensor
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Task is a unit of parallel work split into n independent pieces. Do runs
+// piece i on worker w; w is unique among the workers running one job at the
+// same time (the caller is worker 0), so it can index per-worker scratch.
+type Task interface {
+	Do(i, w int)
+}
+
+// Job is the reusable bookkeeping of one parallel run. Callers keep one per
+// concurrent user (it lives in a forward pass's workspace) so Run allocates
+// nothing.
+type Job struct {
+	task Task
+	n    int64
+	next atomic.Int64
+	refs atomic.Int64
+	ids  atomic.Int64
+	wake chan struct{}
+}
+
+// NewJob returns a Job ready for Pool.Run.
+func NewJob() *Job { return &Job{wake: make(chan struct{}, 1)} }
+
+func (j *Job) work(w int) {
+	for {
+		i := j.next.Add(1) - 1
+		if i >= j.n {
+			return
+		}
+		j.task.Do(int(i), w)
+	}
+}
+
+// Pool is a fixed set of worker goroutines shared by all forward passes of an
+// engine. Its workers live until Close.
+type Pool struct {
+	size int
+	ch   chan *Job
+	wg   sync.WaitGroup
+}
+
+// NewPool starts a pool using threads goroutines in all, the caller of Run
+// included; threads <= 0 means one per CPU.
+func NewPool(threads int) *Pool {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	p := &Pool{size: threads, ch: make(chan *Job)}
+	for i := 1; i < threads; i++ {
+		p.wg.Add(1)
+		go p.worker()
+	}
+	return p
+}
+
+// Size is the number of goroutines a Run may use, the caller included.
+func (p *Pool) Size() int { return p.size }
+
+func (p *Pool) worker() {
+	defer p.wg.Done()
+	for j := range p.ch {
+		j.work(int(j.ids.Add(1)))
+		if j.refs.Add(-1) == 0 {
+			j.wake <- struct{}{}
+		}
+	}
+}
+
+// Run calls t.Do(i, w) for every i in [0,n) on the pool and returns when all
+// are done. Idle workers join; busy ones are not waited for, so concurrent
+// Runs share the cores instead of queueing behind each other.
+func (p *Pool) Run(j *Job, t Task, n int) {
+	if n <= 0 {
+		return
+	}
+	j.task, j.n = t, int64(n)
+	j.next.Store(0)
+	j.ids.Store(0)
+	j.refs.Store(1)
+	// A worker is counted in refs before the hand-off, so the job cannot be
+	// reused while any worker still holds it.
+	for k := 1; k < p.size && k < n; k++ {
+		j.refs.Add(1)
+		select {
+		case p.ch <- j:
+			continue
+		default:
+			j.refs.Add(-1)
+		}
+		break
+	}
+	j.work(0)
+	if j.refs.Add(-1) != 0 {
+		<-j.wake
+	}
+	j.task = nil
+}
+
+// Close stops the workers. Run must not be called after Close.
+func (p *Pool) Close() {
+	close(p.ch)
+	p.wg.Wait()
+}
