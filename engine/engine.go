@@ -25,8 +25,9 @@ func SupportedTypes() []string {
 }
 
 // Load reads dir (config.json + model.safetensors or shards) and returns a
-// ready encoder. Weights are copied into packed form, so the files may
-// change afterwards.
+// ready encoder. Matrices are copied into packed form; embeddings and
+// norms stay memory-mapped until the encoder is closed, so the files must
+// not be truncated meanwhile (the Hugging Face cache never rewrites a blob).
 func Load(dir string, opts Options) (model.Encoder, error) {
 	cfg, err := model.ReadConfig(dir)
 	if err != nil {
@@ -40,12 +41,12 @@ func Load(dir string, opts Options) (model.Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
 	arch, head, err := load(cfg, w)
 	if err != nil {
+		w.Close()
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
-	return model.NewEncoder(arch, head, opts.Threads), nil
+	return model.NewEncoder(arch, head, opts.Threads, w), nil
 }
 
 type loadFunc func(*model.Config, *model.Weights) (model.Arch, *model.QAHead, error)

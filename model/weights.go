@@ -27,8 +27,9 @@ func OpenWeights(dir string) (*Weights, error) {
 	return &Weights{set: s, dir: dir}, nil
 }
 
-// Close releases the mapping. Loaders copy what they keep (packing does), so
-// the weights may be closed once the model is built.
+// Close releases the mapping. Tensors read with Get are views into it (for
+// little-endian float32 files), so the model keeps its Weights open until
+// it is closed itself.
 func (w *Weights) Close() error { return w.set.Close() }
 
 // Has reports whether a tensor exists under the full name.
@@ -85,9 +86,10 @@ func (w *Weights) GetAbs(name string, shape ...int) []float32 {
 		return nil
 	}
 	w.params += int64(len(data))
-	// Keep a private copy: mapped memory goes away on Close, and F16/BF16
-	// were converted into fresh memory anyway.
-	return slices.Clone(data)
+	// A view: zero-copy for float32 files (F16/BF16 were converted into
+	// fresh memory). Only the pages a forward pass touches become resident,
+	// which matters for large embedding tables.
+	return data
 }
 
 // Norm reads a LayerNorm, accepting the legacy gamma/beta names.

@@ -6,8 +6,11 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/askqa/ask/tensor"
 )
@@ -172,4 +175,27 @@ func BuildLayer(name string, w LayerWeights, hidden, inter int, eps float32, act
 		AttnNorm: Norm{G: w.AttnNormG, B: w.AttnNormB, Eps: eps},
 		OutNorm:  Norm{G: w.OutNormG, B: w.OutNormB, Eps: eps},
 	}, nil
+}
+
+// BuildLayers packs many blocks at once, in parallel: packing is most of a
+// model's load time.
+func BuildLayers(names []string, ws []LayerWeights, hidden, inter int, eps float32, act Activation) ([]*Layer, error) {
+	out := make([]*Layer, len(ws))
+	errs := make([]error, len(ws))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i := range ws {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i], errs[i] = BuildLayer(names[i], ws[i], hidden, inter, eps, act)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

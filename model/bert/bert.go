@@ -105,12 +105,17 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 		}
 	}
 	m.stack = nn.Stack{Hidden: h, Heads: heads, Inter: inter}
-	for i := 0; i < layers; i++ {
-		l, err := readLayer(w, fmt.Sprintf("encoder.layer.%d.", i), h, inter, eps, a)
-		if err != nil {
-			return nil, nil, err
-		}
-		m.stack.Layers = append(m.stack.Layers, l)
+	names := make([]string, layers)
+	lws := make([]nn.LayerWeights, layers)
+	for i := range lws {
+		names[i] = fmt.Sprintf("encoder.layer.%d.", i)
+		lws[i] = readLayer(w, names[i], h, inter)
+	}
+	if err := w.Err(); err != nil {
+		return nil, nil, err
+	}
+	if m.stack.Layers, err = nn.BuildLayers(names, lws, h, inter, eps, a); err != nil {
+		return nil, nil, err
 	}
 	var qa *model.QAHead
 	if head == model.HeadQuestionAnswering {
@@ -135,7 +140,7 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	return m, qa, nil
 }
 
-func readLayer(w *model.Weights, p string, h, inter int, eps float32, a nn.Activation) (*nn.Layer, error) {
+func readLayer(w *model.Weights, p string, h, inter int) nn.LayerWeights {
 	q := w.Get(p+"attention.self.query.weight", h, h)
 	qb := w.Get(p+"attention.self.query.bias", h)
 	k := w.Get(p+"attention.self.key.weight", h, h)
@@ -150,14 +155,11 @@ func readLayer(w *model.Weights, p string, h, inter int, eps float32, a nn.Activ
 	f2 := w.Get(p+"output.dense.weight", h, inter)
 	f2b := w.Get(p+"output.dense.bias", h)
 	g2, b2 := w.Norm(p+"output.LayerNorm", h)
-	if err := w.Err(); err != nil {
-		return nil, err
-	}
-	return nn.BuildLayer(p, nn.LayerWeights{
+	return nn.LayerWeights{
 		Q: q, QB: qb, K: k, KB: kb, V: v, VB: vb, O: o, OB: ob,
 		AttnNormG: g1, AttnNormB: b1, FF1: f1, FF1B: f1b, FF2: f2, FF2B: f2b,
 		OutNormG: g2, OutNormB: b2,
-	}, h, inter, eps, a)
+	}
 }
 
 func (m *Model) Stack() *nn.Stack { return &m.stack }

@@ -45,8 +45,11 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	g, b := w.Norm("embeddings.LayerNorm", h)
 	m.norm = nn.Norm{G: g, B: b, Eps: eps}
 	m.stack = nn.Stack{Hidden: h, Heads: heads, Inter: inter}
-	for i := 0; i < layers; i++ {
+	names := make([]string, layers)
+	lws := make([]nn.LayerWeights, layers)
+	for i := range lws {
 		p := fmt.Sprintf("transformer.layer.%d.", i)
+		names[i] = p
 		lw := nn.LayerWeights{
 			Q: w.Get(p+"attention.q_lin.weight", h, h), QB: w.Get(p+"attention.q_lin.bias", h),
 			K: w.Get(p+"attention.k_lin.weight", h, h), KB: w.Get(p+"attention.k_lin.bias", h),
@@ -57,14 +60,13 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 		}
 		lw.AttnNormG, lw.AttnNormB = w.Norm(p+"sa_layer_norm", h)
 		lw.OutNormG, lw.OutNormB = w.Norm(p+"output_layer_norm", h)
-		if err := w.Err(); err != nil {
-			return nil, nil, err
-		}
-		l, err := nn.BuildLayer(p, lw, h, inter, eps, a)
-		if err != nil {
-			return nil, nil, err
-		}
-		m.stack.Layers = append(m.stack.Layers, l)
+		lws[i] = lw
+	}
+	if err := w.Err(); err != nil {
+		return nil, nil, err
+	}
+	if m.stack.Layers, err = nn.BuildLayers(names, lws, h, inter, eps, a); err != nil {
+		return nil, nil, err
 	}
 	var qa *model.QAHead
 	if head == model.HeadQuestionAnswering {
