@@ -25,9 +25,8 @@ func SupportedTypes() []string {
 }
 
 // Load reads dir (config.json + model.safetensors or shards) and returns a
-// ready encoder. Matrices are copied into packed form; embeddings and
-// norms stay memory-mapped until the encoder is closed, so the files must
-// not be truncated meanwhile (the Hugging Face cache never rewrites a blob).
+// ready encoder. Matrices are packed and everything else copied, so the
+// files may change afterwards.
 func Load(dir string, opts Options) (model.Encoder, error) {
 	cfg, err := model.ReadConfig(dir)
 	if err != nil {
@@ -41,12 +40,14 @@ func Load(dir string, opts Options) (model.Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Everything the model keeps is copied or packed, so the mapping goes:
+	// resident memory is then the model, not the model plus the file.
+	defer w.Close()
 	arch, head, err := load(cfg, w)
 	if err != nil {
-		w.Close()
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
-	return model.NewEncoder(arch, head, opts.Threads, w), nil
+	return model.NewEncoder(arch, head, opts.Threads), nil
 }
 
 type loadFunc func(*model.Config, *model.Weights) (model.Arch, *model.QAHead, error)

@@ -1,6 +1,10 @@
 package model
 
-import "github.com/askqa/ask/nn"
+import (
+	"slices"
+
+	"github.com/askqa/ask/nn"
+)
 
 // Arch is what an architecture package provides: its embeddings and its
 // encoder stack. The runner in this package does the rest (input checks,
@@ -27,5 +31,5 @@ type QAHead struct {
 // ReadQAHead reads qa_outputs.{weight,bias} (stored without the encoder
 // prefix).
 func ReadQAHead(w *Weights, hidden int) *QAHead {
-	return &QAHead{W: w.GetAbs("qa_outputs.weight", 2, hidden), B: w.GetAbs("qa_outputs.bias", 2)}
+	return &QAHead{W: slices.Clone(w.GetAbs("qa_outputs.weight", 2, hidden)), B: slices.Clone(w.GetAbs("qa_outputs.bias", 2))}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/askqa/ask/nn"
@@ -16,10 +15,8 @@ import (
 var ErrInput = errors.New("invalid model input")
 
 // NewEncoder wraps an architecture into an Encoder running on threads
-// goroutines (0: one per CPU). head is nil for a bare encoder. weights, if
-// not nil, is closed with the encoder (the architecture may hold views into
-// it).
-func NewEncoder(a Arch, head *QAHead, threads int, weights io.Closer) Encoder {
+// goroutines (0: one per CPU). head is nil for a bare encoder.
+func NewEncoder(a Arch, head *QAHead, threads int) Encoder {
 	info := a.Info()
 	for _, l := range a.Stack().Layers {
 		for _, lin := range []*nn.Linear{l.QKV, l.Out, l.FF1, l.FF2} {
@@ -30,7 +27,7 @@ func NewEncoder(a Arch, head *QAHead, threads int, weights io.Closer) Encoder {
 	if head != nil {
 		info.Head = HeadQuestionAnswering
 	}
-	return &encoder{arch: a, head: head, info: info, pool: tensor.NewPool(threads), weights: weights}
+	return &encoder{arch: a, head: head, info: info, pool: tensor.NewPool(threads)}
 }
 
 type encoder struct {
@@ -38,8 +35,6 @@ type encoder struct {
 	head *QAHead
 	info Info
 	pool *tensor.Pool
-	// weights backs the arch's tensor views.
-	weights io.Closer
 
 	mu     sync.Mutex
 	free   []*nn.Workspace
@@ -56,9 +51,6 @@ func (e *encoder) Close() error {
 	}
 	e.closed = true
 	e.pool.Close()
-	if e.weights != nil {
-		return e.weights.Close()
-	}
 	return nil
 }
 

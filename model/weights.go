@@ -27,9 +27,8 @@ func OpenWeights(dir string) (*Weights, error) {
 	return &Weights{set: s, dir: dir}, nil
 }
 
-// Close releases the mapping. Tensors read with Get are views into it (for
-// little-endian float32 files), so the model keeps its Weights open until
-// it is closed itself.
+// Close releases the mapping: views returned by View are invalid after it,
+// copies returned by Get are not.
 func (w *Weights) Close() error { return w.set.Close() }
 
 // Has reports whether a tensor exists under the full name.
@@ -58,12 +57,21 @@ func (w *Weights) Err() error { return w.err }
 // Params is the number of float32 values read so far.
 func (w *Weights) Params() int64 { return w.params }
 
-// Get reads Prefix+name and checks its shape.
+// Get returns a private copy of Prefix+name after checking its shape.
 func (w *Weights) Get(name string, shape ...int) []float32 {
+	return slices.Clone(w.GetAbs(w.Prefix+name, shape...))
+}
+
+// View is Get without the copy: for float32 files it points into the
+// memory-mapped file and is valid until Close. Loaders use it for matrices
+// they pack (a copy of their own), so a model's resident memory is its
+// packed weights plus what it keeps, not the file as well.
+func (w *Weights) View(name string, shape ...int) []float32 {
 	return w.GetAbs(w.Prefix+name, shape...)
 }
 
-// GetAbs reads a tensor by its full name and checks its shape.
+// GetAbs reads a tensor by its full name and checks its shape; the result
+// is a view as with View.
 func (w *Weights) GetAbs(name string, shape ...int) []float32 {
 	if w.err != nil {
 		return nil
@@ -86,9 +94,6 @@ func (w *Weights) GetAbs(name string, shape ...int) []float32 {
 		return nil
 	}
 	w.params += int64(len(data))
-	// A view: zero-copy for float32 files (F16/BF16 were converted into
-	// fresh memory). Only the pages a forward pass touches become resident,
-	// which matters for large embedding tables.
 	return data
 }
 
@@ -99,9 +104,9 @@ func (w *Weights) Norm(name string, n int) (g, b []float32) {
 	}
 	full := w.Prefix + name
 	if !w.Has(full+".weight") && w.Has(full+".gamma") {
-		return w.GetAbs(full+".gamma", n), w.GetAbs(full+".beta", n)
+		return slices.Clone(w.GetAbs(full+".gamma", n)), slices.Clone(w.GetAbs(full+".beta", n))
 	}
-	return w.GetAbs(full+".weight", n), w.GetAbs(full+".bias", n)
+	return slices.Clone(w.GetAbs(full+".weight", n)), slices.Clone(w.GetAbs(full+".bias", n))
 }
 
 // HasPrefix reports whether any tensor name starts with p.

@@ -39,6 +39,12 @@ func PackedLen(k, n int) int { return ((n + nr - 1) / nr) * nr * k }
 // which is how a PyTorch Linear stores its weight ([out, in]). If dst is too
 // small a new one is allocated.
 func PackTransposed(dst *Packed, w []float32, n, k, ld int) *Packed {
+	return PackRows(dst, n, k, func(j int) []float32 { return w[j*ld : j*ld+k] })
+}
+
+// PackRows packs B = Wᵀ given W's N rows (each K long) one by one, so
+// weights stored in pieces (Q, K and V) pack without being joined first.
+func PackRows(dst *Packed, n, k int, row func(j int) []float32) *Packed {
 	dst = reuse(dst, k, n)
 	for j0 := 0; j0 < n; j0 += nr {
 		pan := dst.panel(j0 / nr)
@@ -50,8 +56,8 @@ func PackTransposed(dst *Packed, w []float32, n, k, ld int) *Packed {
 				}
 				continue
 			}
-			row := w[j*ld : j*ld+k]
-			for kk, v := range row {
+			r := row(j)[:k]
+			for kk, v := range r {
 				pan[kk*nr+c] = v
 			}
 		}

@@ -63,7 +63,7 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	m.ttype = w.Get("embeddings.token_type_embeddings.weight", types, e)
 	g, b := w.Norm("embeddings.LayerNorm", e)
 	m.norm = nn.Norm{G: g, B: b, Eps: eps}
-	pw := w.Get("encoder.embedding_hidden_mapping_in.weight", h, e)
+	pw := w.View("encoder.embedding_hidden_mapping_in.weight", h, e)
 	pb := w.Get("encoder.embedding_hidden_mapping_in.bias", h)
 	if err := w.Err(); err != nil {
 		return nil, nil, err
@@ -77,12 +77,12 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 		for j := 0; j < inner; j++ {
 			p := fmt.Sprintf("encoder.albert_layer_groups.%d.albert_layers.%d.", gi, j)
 			lw := nn.LayerWeights{
-				Q: w.Get(p+"attention.query.weight", h, h), QB: w.Get(p+"attention.query.bias", h),
-				K: w.Get(p+"attention.key.weight", h, h), KB: w.Get(p+"attention.key.bias", h),
-				V: w.Get(p+"attention.value.weight", h, h), VB: w.Get(p+"attention.value.bias", h),
-				O: w.Get(p+"attention.dense.weight", h, h), OB: w.Get(p+"attention.dense.bias", h),
-				FF1: w.Get(p+"ffn.weight", inter, h), FF1B: w.Get(p+"ffn.bias", inter),
-				FF2: w.Get(p+"ffn_output.weight", h, inter), FF2B: w.Get(p+"ffn_output.bias", h),
+				Q: w.View(p+"attention.query.weight", h, h), QB: w.Get(p+"attention.query.bias", h),
+				K: w.View(p+"attention.key.weight", h, h), KB: w.Get(p+"attention.key.bias", h),
+				V: w.View(p+"attention.value.weight", h, h), VB: w.Get(p+"attention.value.bias", h),
+				O: w.View(p+"attention.dense.weight", h, h), OB: w.Get(p+"attention.dense.bias", h),
+				FF1: w.View(p+"ffn.weight", inter, h), FF1B: w.Get(p+"ffn.bias", inter),
+				FF2: w.View(p+"ffn_output.weight", h, inter), FF2B: w.Get(p+"ffn_output.bias", h),
 			}
 			lw.AttnNormG, lw.AttnNormB = w.Norm(p+"attention.LayerNorm", h)
 			lw.OutNormG, lw.OutNormB = w.Norm(p+"full_layer_layer_norm", h)

@@ -96,7 +96,7 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	g, b := w.Norm("embeddings.LayerNorm", e)
 	m.norm = nn.Norm{G: g, B: b, Eps: eps}
 	if e != h {
-		pw := w.Get("embeddings_project.weight", h, e)
+		pw := w.View("embeddings_project.weight", h, e)
 		pb := w.Get("embeddings_project.bias", h)
 		if w.Err() == nil {
 			if m.project, err = nn.NewLinear("embeddings_project", pw, pb, h, e); err != nil {
@@ -141,18 +141,18 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 }
 
 func readLayer(w *model.Weights, p string, h, inter int) nn.LayerWeights {
-	q := w.Get(p+"attention.self.query.weight", h, h)
+	q := w.View(p+"attention.self.query.weight", h, h)
 	qb := w.Get(p+"attention.self.query.bias", h)
-	k := w.Get(p+"attention.self.key.weight", h, h)
+	k := w.View(p+"attention.self.key.weight", h, h)
 	kb := w.Get(p+"attention.self.key.bias", h)
-	v := w.Get(p+"attention.self.value.weight", h, h)
+	v := w.View(p+"attention.self.value.weight", h, h)
 	vb := w.Get(p+"attention.self.value.bias", h)
-	o := w.Get(p+"attention.output.dense.weight", h, h)
+	o := w.View(p+"attention.output.dense.weight", h, h)
 	ob := w.Get(p+"attention.output.dense.bias", h)
 	g1, b1 := w.Norm(p+"attention.output.LayerNorm", h)
-	f1 := w.Get(p+"intermediate.dense.weight", inter, h)
+	f1 := w.View(p+"intermediate.dense.weight", inter, h)
 	f1b := w.Get(p+"intermediate.dense.bias", inter)
-	f2 := w.Get(p+"output.dense.weight", h, inter)
+	f2 := w.View(p+"output.dense.weight", h, inter)
 	f2b := w.Get(p+"output.dense.bias", h)
 	g2, b2 := w.Norm(p+"output.LayerNorm", h)
 	return nn.LayerWeights{

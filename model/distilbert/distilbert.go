@@ -51,12 +51,12 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 		p := fmt.Sprintf("transformer.layer.%d.", i)
 		names[i] = p
 		lw := nn.LayerWeights{
-			Q: w.Get(p+"attention.q_lin.weight", h, h), QB: w.Get(p+"attention.q_lin.bias", h),
-			K: w.Get(p+"attention.k_lin.weight", h, h), KB: w.Get(p+"attention.k_lin.bias", h),
-			V: w.Get(p+"attention.v_lin.weight", h, h), VB: w.Get(p+"attention.v_lin.bias", h),
-			O: w.Get(p+"attention.out_lin.weight", h, h), OB: w.Get(p+"attention.out_lin.bias", h),
-			FF1: w.Get(p+"ffn.lin1.weight", inter, h), FF1B: w.Get(p+"ffn.lin1.bias", inter),
-			FF2: w.Get(p+"ffn.lin2.weight", h, inter), FF2B: w.Get(p+"ffn.lin2.bias", h),
+			Q: w.View(p+"attention.q_lin.weight", h, h), QB: w.Get(p+"attention.q_lin.bias", h),
+			K: w.View(p+"attention.k_lin.weight", h, h), KB: w.Get(p+"attention.k_lin.bias", h),
+			V: w.View(p+"attention.v_lin.weight", h, h), VB: w.Get(p+"attention.v_lin.bias", h),
+			O: w.View(p+"attention.out_lin.weight", h, h), OB: w.Get(p+"attention.out_lin.bias", h),
+			FF1: w.View(p+"ffn.lin1.weight", inter, h), FF1B: w.Get(p+"ffn.lin1.bias", inter),
+			FF2: w.View(p+"ffn.lin2.weight", h, inter), FF2B: w.Get(p+"ffn.lin2.bias", h),
 		}
 		lw.AttnNormG, lw.AttnNormB = w.Norm(p+"sa_layer_norm", h)
 		lw.OutNormG, lw.OutNormB = w.Norm(p+"output_layer_norm", h)
