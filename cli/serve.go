@@ -1,7 +1,177 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/askqa/ask/api"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/askqa/ask/config"
+	"github.com/askqa/ask/lexical"
+	"github.com/askqa/ask/sched"
+	"github.com/askqa/ask/server"
+)
+
+// defaultServeModel is the model "ask pull" fetches when given no name, and the
+// one a fresh user is pointed at when serve starts without a model.
+const defaultServeModel = "distilbert/distilbert-base-cased-distilled-squad"
+
+// errNoModel is what a readerLoader returns when there is simply no model to
+// load (none named and none cached, or model loading not wired in): serve
+// then falls back to the lexical reader. Any other loader error is fatal.
+var errNoModel = errors.New("no model available")
+
+// loaderDeps are what serve hands a readerLoader, so that the model's
+// scheduler reports into the server's metrics and logs.
+type loaderDeps struct {
+	Logger *slog.Logger
+	// SchedHooks feed sched.Options.Hooks of the batcher the loader builds.
+	SchedHooks sched.Hooks
+}
+
+// readerLoader builds the model-backed reader for cfg. It returns the reader
+// and a close function that serve calls after the HTTP server has drained
+// (closing the batcher, then the encoder); or an error wrapping errNoModel
+// to ask for the lexical fallback.
+type readerLoader func(ctx context.Context, env Env, cfg config.Config, deps loaderDeps) (server.Reader, func(context.Context) error, error)
 
 func runServe(ctx context.Context, env Env, args []string) error {
-	return errNotImplemented("serve")
+	return serve(ctx, env, args, loadModelReader)
+}
+
+// loadModelReader loads the QA model named by cfg.Model (a folder or Hub
+// id) behind a batcher. With no model named it uses the default model only
+// if it is already cached, so a first start never waits on a download;
+// otherwise it returns errNoModel and serve falls back to the lexical
+// reader.
+func loadModelReader(ctx context.Context, env Env, cfg config.Config, deps loaderDeps) (server.Reader, func(context.Context) error, error) {
+	ref := cfg.Model
+	if ref == "" {
+		if _, err := resolveModel(ctx, env, defaultServeModel, true); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s is not cached (%v)", errNoModel, defaultServeModel, err)
+		}
+		ref = defaultServeModel
+	}
+	p, err := loadPipeline(ctx, env, ref, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.MaxWindows = cfg.MaxContextWindows
+	b, err := sched.New(p.RunBatch, sched.Options{
+		MaxBatchTokens: cfg.BatchTokens, MaxBatchSize: cfg.BatchSize,
+		MaxWait: cfg.BatchWait, QueueSize: cfg.QueueSize, Hooks: deps.SchedHooks,
+	})
+	if err != nil {
+		p.Encoder().Close()
+		return nil, nil, err
+	}
+	mi := p.Encoder().Info()
+	info := api.ModelInfo{ID: ref, Reader: api.ReaderModel, ModelType: mi.ModelType, Architecture: mi.Architecture,
+		MaxSeqLen: p.DefaultParams().MaxSeqLen, Parameters: mi.ParamCount}
+	closeFn := func(ctx context.Context) error {
+		return errors.Join(b.Close(ctx), p.Encoder().Close())
+	}
+	return server.NewModelReader(p, b, info), closeFn, nil
+}
+
+func serve(ctx context.Context, env Env, args []string, load readerLoader) error {
+	fs := newFlags(env, "serve", "[flags]\n\nServe the HTTP API (POST /api/ask, POST /v1/answer, GET / for a web page).\nEvery flag can also be set with the ASK_* environment variable shown;\nflags win over the environment.")
+	cfg, err := config.Register(fs, env.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "ask serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(env.Stderr, *cfg)
+	metrics := server.NewMetrics()
+
+	reader, closeReader, notice, err := pickReader(ctx, env, *cfg, load, loaderDeps{Logger: log, SchedHooks: metrics.SchedHooks()})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := closeReader(cctx); err != nil {
+			log.Error("closing the reader", "err", err)
+		}
+	}()
+
+	srv, err := server.New(server.Options{
+		Reader:          reader,
+		Logger:          log,
+		Metrics:         metrics,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		MaxContextChars: cfg.MaxContextChars,
+		MaxBatchInputs:  cfg.MaxBatchInputs,
+		RequestTimeout:  cfg.RequestTimeout,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		APIKey:          cfg.APIKey,
+		CORSOrigins:     cfg.CORSOrigins,
+		Notice:          notice,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	info := reader.Describe()
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "url", "http://"+addr, "reader", info.Reader, "model", info.ID,
+		"auth", cfg.APIKey != "", "cors", cfg.CORSOrigins)
+	if notice != "" {
+		log.Warn(notice, "reader", info.Reader)
+	}
+	if !cfg.Loopback() && cfg.APIKey == "" {
+		log.Warn("listening beyond loopback without an API key: anyone who can reach " + addr + " can use this server; set ASK_API_KEY")
+	}
+	// One plain line on stdout, so scripts can find the port of --addr :0.
+	fmt.Fprintf(env.Stdout, "ask: listening on http://%s (reader %s)\n", addr, info.Reader)
+	return srv.Serve(ctx, ln)
+}
+
+// pickReader applies --reader: the model when one loads, the lexical reader
+// when none is available (auto) or asked for, an error otherwise. notice is
+// what /readyz and the startup log tell an operator.
+func pickReader(ctx context.Context, env Env, cfg config.Config, load readerLoader, deps loaderDeps) (server.Reader, func(context.Context) error, string, error) {
+	noop := func(context.Context) error { return nil }
+	howTo := "to answer with a model, run `ask pull " + defaultServeModel + "` and restart, or pass --model DIR"
+	if cfg.Reader == config.ReaderLexical {
+		return lexical.New(), noop, "no model loaded (--reader lexical): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
+	}
+	reader, closeReader, err := load(ctx, env, cfg, deps)
+	switch {
+	case err == nil:
+		if closeReader == nil {
+			closeReader = noop
+		}
+		return reader, closeReader, "", nil
+	case errors.Is(err, errNoModel) && cfg.Reader == config.ReaderAuto && cfg.Model == "":
+		return lexical.New(), noop, "no model loaded (" + err.Error() + "): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
+	default:
+		return nil, nil, "", fmt.Errorf("load model %q: %w", cfg.Model, err)
+	}
+}
+
+// newLogger builds the process logger from --log-format and --log-level.
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,0 +1,356 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/askqa/ask/api"
+	"github.com/askqa/ask/sched"
+)
+
+// handleAsk serves POST /api/ask: the seed and Hugging Face shapes, answered
+// in the Python pipeline's shape (an object for exactly one answer to a
+// single input, a list otherwise; a list of those for a batch).
+func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := api.DecodeAsk(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(req.Inputs) > s.opts.MaxBatchInputs {
+		s.fail(w, r, api.Errorf(http.StatusRequestEntityTooLarge, api.CodeTooManyInputs,
+			"request has %d question/context pairs; this server accepts at most %d (ASK_MAX_BATCH_INPUTS)",
+			len(req.Inputs), s.opts.MaxBatchInputs))
+		return
+	}
+	for i, in := range req.Inputs {
+		if err := s.checkContext(in.Context, i, len(req.Inputs) > 1); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	resps, err := s.answerAll(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	total := msSince(start)
+	if len(resps) == 1 {
+		t := resps[0].Timings
+		t.TotalMS = total
+		setServerTiming(w, t)
+		answers := pipelineAnswers(resps[0])
+		if len(answers) == 1 {
+			writeJSON(w, r, http.StatusOK, api.AskAnswer{Answer: answers[0], Timings: &t})
+			return
+		}
+		writeJSON(w, r, http.StatusOK, answers)
+		return
+	}
+	setServerTiming(w, api.Timings{TotalMS: total})
+	out := make([]any, len(resps))
+	for i, resp := range resps {
+		answers := pipelineAnswers(resp)
+		if len(answers) == 1 {
+			out[i] = answers[0]
+		} else {
+			out[i] = answers
+		}
+	}
+	writeJSON(w, r, http.StatusOK, out)
+}
+
+// pipelineAnswers converts spans to the Python pipeline's answers; never nil,
+// so "no answer" encodes as [] rather than null.
+func pipelineAnswers(resp api.AnswerResponse) []api.Answer {
+	out := make([]api.Answer, len(resp.Answers))
+	for i, a := range resp.Answers {
+		out[i] = api.Answer{Answer: a.Answer, Score: a.Score, Start: a.Start, End: a.End}
+	}
+	return out
+}
+
+// handleAnswer serves POST /v1/answer.
+func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := api.DecodeAnswer(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkContext(req.Context, 0, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp, err := s.answer(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp.Timings.TotalMS = msSince(start)
+	setServerTiming(w, resp.Timings)
+	writeJSON(w, r, http.StatusOK, resp)
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, api.ModelList{Models: []api.ModelInfo{s.info}})
+}
+
+// handleHealth is the liveness probe: the process serves HTTP.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, api.Readiness{Status: "ok"})
+}
+
+// handleReady is the readiness probe: the server can answer questions now.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	rd := api.Readiness{
+		Status:      "ready",
+		Reader:      s.info.Reader,
+		ModelLoaded: s.info.Reader == api.ReaderModel,
+		Message:     s.opts.Notice,
+	}
+	if rd.ModelLoaded {
+		rd.Model = s.info.ID
+	}
+	status := http.StatusOK
+	if rc, ok := s.reader.(ReadyChecker); ok {
+		if err := rc.Ready(); err != nil {
+			rd.Status, rd.Message, status = "not_ready", err.Error(), http.StatusServiceUnavailable
+		}
+	}
+	if s.draining.Load() {
+		rd.Status, status = "draining", http.StatusServiceUnavailable
+	}
+	writeJSON(w, r, status, rd)
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(openAPIJSON)
+}
+
+func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", s.pageCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+	_, _ = w.Write(indexHTML)
+}
+
+// readBody reads the whole body under MaxBodyBytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.opts.MaxBodyBytes
+	tooLarge := api.Errorf(http.StatusRequestEntityTooLarge, api.CodeBodyTooLarge,
+		"request body exceeds %d bytes (ASK_MAX_BODY_BYTES)", limit)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge
+		}
+		if ctxErr := r.Context().Err(); ctxErr != nil {
+			return nil, fmt.Errorf("read body: %w", ctxErr)
+		}
+		return nil, api.Errorf(http.StatusBadRequest, api.CodeBadRequest, "could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// checkContext enforces MaxContextChars before any work is done.
+func (s *Server) checkContext(ctxText string, i int, batch bool) error {
+	n := utf8.RuneCountInString(ctxText)
+	if n <= s.opts.MaxContextChars {
+		return nil
+	}
+	name := "context"
+	if batch {
+		name = "context " + strconv.Itoa(i)
+	}
+	return api.Errorf(http.StatusRequestEntityTooLarge, api.CodeContextTooLong,
+		"%s is %d characters; this server accepts at most %d (ASK_MAX_CONTEXT_CHARS)", name, n, s.opts.MaxContextChars)
+}
+
+// answerAll answers every input, concurrently so that a batch's windows meet
+// in the scheduler; the first failure cancels the rest.
+func (s *Server) answerAll(ctx context.Context, req api.AskRequest) ([]api.AnswerResponse, error) {
+	out := make([]api.AnswerResponse, len(req.Inputs))
+	if len(req.Inputs) == 1 {
+		resp, err := s.answer(ctx, api.AnswerRequest{Question: req.Inputs[0].Question, Context: req.Inputs[0].Context, Params: req.Params})
+		out[0] = resp
+		return out, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for i, in := range req.Inputs {
+		wg.Go(func() {
+			resp, err := s.answer(ctx, api.AnswerRequest{Question: in.Question, Context: in.Context, Params: req.Params})
+			if err != nil {
+				once.Do(func() {
+					first = fmt.Errorf("input %d: %w", i, err)
+					cancel()
+				})
+				return
+			}
+			out[i] = resp
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+// panicError is a Reader panic turned into an error, so that a panic on a
+// batch goroutine (where no middleware can recover it) still becomes a 500.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("reader panicked: %v", p.value) }
+
+// answer calls the reader, recovering a panic, and fills in who answered.
+func (s *Server) answer(ctx context.Context, req api.AnswerRequest) (resp api.AnswerResponse, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			err = &panicError{value: v, stack: debug.Stack()}
+		}
+	}()
+	resp, err = s.reader.Answer(ctx, req)
+	if err != nil {
+		return api.AnswerResponse{}, err
+	}
+	if resp.Reader == "" {
+		resp.Reader = s.info.Reader
+	}
+	if resp.Model == "" && resp.Reader == api.ReaderModel {
+		resp.Model = s.info.ID
+	}
+	if resp.Answers == nil {
+		resp.Answers = []api.Span{}
+	}
+	s.metrics.contextTokens.WithLabelValues(resp.Reader).Add(float64(resp.ContextTokens))
+	return resp, nil
+}
+
+// fail writes the error response for err: the client's mistakes keep their
+// 4xx, back-pressure becomes 429, a timeout 504, and only the server's own
+// failures become 500, logged with the request id. When the client has gone
+// away nothing is written.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	id := RequestID(ctx)
+	if ae, ok := errors.AsType[*api.Error](err); ok {
+		e := *ae
+		if e.Status == 0 {
+			e.Status = http.StatusBadRequest
+		}
+		if e.Status >= 500 {
+			s.log.Error("reader error", "request_id", id, "err", err)
+		}
+		writeError(w, r, &e)
+		return
+	}
+	if pe, ok := errors.AsType[*panicError](err); ok {
+		s.log.Error("panic serving request", "request_id", id, "path", r.URL.Path,
+			"panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+		writeError(w, r, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "internal error (request id %s)", id))
+		return
+	}
+	switch {
+	case errors.Is(err, sched.ErrQueueFull):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, api.Errorf(http.StatusTooManyRequests, api.CodeQueueFull,
+			"the server is busy: its queue is full; retry after a second"))
+	case errors.Is(err, sched.ErrTooLarge):
+		writeError(w, r, api.Errorf(http.StatusRequestEntityTooLarge, api.CodeInputTooLarge, "%v", err))
+	case errors.Is(err, sched.ErrClosed):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, r, api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the server is shutting down"))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		writeError(w, r, api.Errorf(http.StatusGatewayTimeout, api.CodeTimeout,
+			"the request took longer than %v (ASK_REQUEST_TIMEOUT)", s.opts.RequestTimeout))
+	case ctx.Err() != nil:
+		// The client went away (or the server is being forced down): nobody
+		// reads a response; record it as 499.
+		if rec, ok := w.(*recorder); ok {
+			rec.clientGone = true
+		}
+		s.log.Info("client closed request", "request_id", id, "path", r.URL.Path)
+	default:
+		s.log.Error("request failed", "request_id", id, "path", r.URL.Path, "err", err)
+		writeError(w, r, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "internal error (request id %s)", id))
+	}
+}
+
+// writeError writes the {"error":{"code","message"}} body.
+func writeError(w http.ResponseWriter, r *http.Request, e *api.Error) {
+	body := *e
+	body.Status = 0
+	body.RequestID = RequestID(r.Context())
+	writeJSON(w, r, e.Status, api.ErrorBody{Error: &body})
+}
+
+// writeJSON encodes v without HTML escaping (answers are text, and the
+// Python server does not escape "<" either).
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// A NaN score, say: a server bug, never the client's; the access log
+		// records the 500.
+		buf.Reset()
+		fmt.Fprintf(&buf, `{"error":{"code":%q,"message":"could not encode the response","request_id":%q}}`+"\n",
+			api.CodeInternal, RequestID(r.Context()))
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func setServerTiming(w http.ResponseWriter, t api.Timings) {
+	w.Header().Set("Server-Timing", fmt.Sprintf("queue;dur=%.3f, tokenize;dur=%.3f, compute;dur=%.3f, decode;dur=%.3f, total;dur=%.3f",
+		t.QueueMS, t.TokenizeMS, t.ComputeMS, t.DecodeMS, t.TotalMS))
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

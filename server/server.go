@@ -1,0 +1,197 @@
+// Package server is the HTTP face of ask: routes, limits, errors, auth,
+// CORS, metrics, the OpenAPI document and the web page. It answers through
+// an injected Reader and never sees a tensor, so the same server runs over
+// the transformer pipeline, the lexical fallback, or a fake in tests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/askqa/ask/api"
+)
+
+// Reader answers one question over one context. Implementations must be safe
+// for concurrent use and honour ctx: it is cancelled when the client goes
+// away or the request times out.
+//
+// A client's mistake (a parameter out of range for the model, say) must be
+// returned as an *api.Error with a 4xx status; any other error becomes a 500.
+// Errors wrapping sched.ErrQueueFull become 429, sched.ErrTooLarge 413, and
+// sched.ErrClosed 503.
+type Reader interface {
+	Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error)
+	// Describe says what answers: shown by /v1/models and /readyz.
+	Describe() api.ModelInfo
+}
+
+// ReadyChecker may be implemented by a Reader that can become unable to
+// answer (a model being reloaded, say); /readyz reports 503 while Ready
+// returns an error.
+type ReadyChecker interface {
+	Ready() error
+}
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// Reader answers the questions; required.
+	Reader Reader
+	// Logger receives one line per request and every server error
+	// (default: discard).
+	Logger *slog.Logger
+	// Metrics are exported on /metrics (default: NewMetrics()). Create them
+	// first when a sched.Batcher should report into them too.
+	Metrics *Metrics
+
+	// MaxBodyBytes bounds a request body (default 4 MiB).
+	MaxBodyBytes int64
+	// MaxContextChars bounds a context in code points (default 100000).
+	MaxContextChars int
+	// MaxBatchInputs bounds the pairs of one /api/ask request (default 32).
+	MaxBatchInputs int
+	// RequestTimeout bounds a request's work (default 60s).
+	RequestTimeout time.Duration
+	// ShutdownTimeout bounds the drain in Serve (default 30s).
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout set the http.Server's
+	// (defaults 10s, 60s, 120s); WriteTimeout is RequestTimeout + 15s so a
+	// timed-out request can still be told so.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+
+	// APIKey turns on Bearer auth for every route but /healthz, /readyz
+	// and the web page's HTML (which holds no data; its calls need the key).
+	APIKey string
+	// CORSOrigins are the origins browsers may call from; empty: CORS off.
+	CORSOrigins []string
+	// Notice is shown by /readyz, e.g. that no model is loaded and how to
+	// get one.
+	Notice string
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 4 << 20
+	}
+	if o.MaxContextChars <= 0 {
+		o.MaxContextChars = 100_000
+	}
+	if o.MaxBatchInputs <= 0 {
+		o.MaxBatchInputs = 32
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 10 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 60 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+}
+
+// Server serves the ask HTTP API.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	metrics  *Metrics
+	reader   Reader
+	info     api.ModelInfo
+	routes   *router
+	handler  http.Handler
+	pageCSP  string
+	draining atomic.Bool
+}
+
+// New builds a server; it does not listen until Serve.
+func New(opts Options) (*Server, error) {
+	if opts.Reader == nil {
+		return nil, errors.New("server: nil Reader")
+	}
+	opts.setDefaults()
+	csp, err := pageCSP(indexHTML)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: opts.Metrics,
+		reader:  opts.Reader,
+		info:    opts.Reader.Describe(),
+		pageCSP: csp,
+	}
+	s.metrics.readerInfo.WithLabelValues(s.info.Reader, s.info.ID).Set(1)
+	s.routes = s.newRouter()
+	s.handler = s.observe(s.cors(s.auth(s.routes)))
+	return s, nil
+}
+
+// Handler returns the server's handler with every middleware applied, for
+// tests and for embedding in another http.Server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the metrics the server exports.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Serve serves HTTP on ln until ctx is done, then shuts down gracefully:
+// the listener closes at once, /readyz reports draining, and requests in
+// flight have ShutdownTimeout to finish before their contexts are cancelled.
+// It returns nil after a clean drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Request contexts derive from hard, not from ctx: cancelling ctx must
+	// start the drain, not abort the requests being drained.
+	hard, cancelHard := context.WithCancel(context.Background())
+	defer cancelHard()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.RequestTimeout + 15*time.Second,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return hard },
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		// The drain ran out of time: cancel what is left and cut connections.
+		cancelHard()
+		_ = hs.Close()
+		err = fmt.Errorf("server: shutdown: %w", err)
+	}
+	<-served // Serve has returned http.ErrServerClosed
+	if err == nil {
+		s.log.Info("shutdown complete")
+	}
+	return err
+}
