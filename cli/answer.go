@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/askqa/ask/hub"
 	"os"
 
 	"github.com/askqa/ask/qa"
@@ -12,7 +11,7 @@ import (
 
 func runAnswer(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "answer", "--model M --question Q (--context TEXT | --context-file F) [--top-k N] [--json]")
-	ref := fs.String("model", "", "model folder or Hub repo id[@revision] (default "+hub.DefaultModel+")")
+	ref := fs.String("model", "", modelFlagHelp)
 	question := fs.String("question", "", "the question")
 	text := fs.String("context", "", "the text to answer from")
 	file := fs.String("context-file", "", "read the text from this file")

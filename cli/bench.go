@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/askqa/ask/hub"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -39,7 +38,7 @@ type benchResult struct {
 
 func runBench(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "bench", "--model DIR [--batch B] [--seq S] [--threads T] [--json]")
-	ref := fs.String("model", "", "model folder or Hub repo id[@revision] (default "+hub.DefaultModel+")")
+	ref := fs.String("model", "", modelFlagHelp)
 	batch := fs.Int("batch", 1, "sequences per forward pass")
 	seq := fs.Int("seq", 128, "tokens per sequence")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")

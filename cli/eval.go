@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/askqa/ask/hub"
 	"io"
 	"os"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 func runEval(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "eval", "--model M FILE.json [--predictions OUT.json] [--version 1.1|2.0]")
-	ref := fs.String("model", "", "model folder or Hub repo id[@revision] (default "+hub.DefaultModel+")")
+	ref := fs.String("model", "", modelFlagHelp)
 	predOut := fs.String("predictions", "", "write {id: answer} here (the official predictions format)")
 	version := fs.String("version", "", "metric version: 1.1 or 2.0 (default: from the file)")
 	batch := fs.Int("batch", 16, "questions per batch")

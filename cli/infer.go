@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/askqa/ask/hub"
 
 	"github.com/askqa/ask/model"
 )
@@ -24,7 +23,7 @@ type inferOutput struct {
 
 func runInfer(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "infer", "--model DIR < inputs.jsonl")
-	ref := fs.String("model", "", "model folder or Hub repo id[@revision] (default "+hub.DefaultModel+")")
+	ref := fs.String("model", "", modelFlagHelp)
 	threads := fs.Int("threads", 0, "threads for the forward pass (0: one per CPU)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -4,19 +4,46 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/engine"
+	"github.com/askqa/ask/hub"
 	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/qa"
 	"github.com/askqa/ask/tokenizer"
 )
 
-// modelDir turns a --model value (a folder, or a Hub repo id with an
-// optional @revision; empty means the default model) into a local
-// checkpoint folder, downloading it into the Hugging Face cache if needed.
+// modelDir turns a --model value into a local checkpoint folder: empty or
+// "builtin" is the model inside the binary; otherwise a folder, or a Hub
+// repo id with an optional @revision, found in (or downloaded into) the
+// Hugging Face cache.
 func modelDir(ctx context.Context, env Env, ref string) (string, error) {
+	if ref == "" || ref == builtin.Name {
+		return builtinDir(env)
+	}
 	return resolveModel(ctx, env, ref, false)
 }
+
+// builtinDir unpacks the built-in model into the user's cache folder.
+func builtinDir(env Env) (string, error) {
+	cache := env.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home := env.Getenv("HOME")
+		if home == "" {
+			var err error
+			if home, err = os.UserHomeDir(); err != nil {
+				return "", fmt.Errorf("built-in model: no cache folder: set XDG_CACHE_HOME or HOME")
+			}
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	return builtin.Dir(cache)
+}
+
+// modelFlagHelp is the --model help shared by the commands.
+const modelFlagHelp = "model: \"builtin\" (the default, shipped inside ask), a folder, or a Hub repo id[@revision] such as " + hub.DefaultModel
 
 // loadEncoder resolves ref and loads it.
 func loadEncoder(ctx context.Context, env Env, ref string, threads int) (model.Encoder, string, error) {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/askqa/ask/api"
 	"io"
 	"log/slog"
 	"net"
 
+	"github.com/askqa/ask/api"
+	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/config"
 	"github.com/askqa/ask/lexical"
 	"github.com/askqa/ask/sched"
@@ -43,17 +44,18 @@ func runServe(ctx context.Context, env Env, args []string) error {
 }
 
 // loadModelReader loads the QA model named by cfg.Model (a folder or Hub
-// id) behind a batcher. With no model named it uses the default model only
-// if it is already cached, so a first start never waits on a download;
-// otherwise it returns errNoModel and serve falls back to the lexical
-// reader.
+// id; empty: the built-in model) behind a batcher. It returns errNoModel,
+// for the lexical fallback, only when no model is named and the built-in one
+// cannot be used.
 func loadModelReader(ctx context.Context, env Env, cfg config.Config, deps loaderDeps) (server.Reader, func(context.Context) error, error) {
 	ref := cfg.Model
 	if ref == "" {
-		if _, err := resolveModel(ctx, env, defaultServeModel, true); err != nil {
-			return nil, nil, fmt.Errorf("%w: %s is not cached (%v)", errNoModel, defaultServeModel, err)
+		// The built-in model; if it cannot even be unpacked (a read-only
+		// home, say), the lexical reader still answers.
+		if _, err := builtinDir(env); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errNoModel, err)
 		}
-		ref = defaultServeModel
+		ref = builtin.Name
 	}
 	p, err := loadPipeline(ctx, env, ref, 0)
 	if err != nil {

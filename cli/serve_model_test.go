@@ -102,3 +102,28 @@ func TestServeAnswersWithARealModel(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// With no --model, serve answers with the built-in model: a fresh machine
+// without network gets real answers from the first command.
+func TestServeDefaultsToBuiltinModel(t *testing.T) {
+	cache := t.TempDir()
+	env := func(k string) string {
+		if k == "XDG_CACHE_HOME" {
+			return cache
+		}
+		return ""
+	}
+	url, _, _ := startServe(t, loadModelReader, env)
+	c, err := api.NewClient(url, api.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Answer(context.Background(), api.AnswerRequest{
+		Question: "Where was HuggingFace founded?", Context: "HuggingFace was founded in Paris."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reader != api.ReaderModel || res.Model != "builtin" || len(res.Answers) != 1 {
+		t.Fatalf("response %+v", res)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -86,10 +88,21 @@ func startServe(t *testing.T, load readerLoader, getenv func(string) string, arg
 
 func noEnv(string) string { return "" }
 
-// On a fresh machine (no model) serve starts with the lexical reader, says
-// so, and answers the README's curl request.
+// When not even the built-in model can be used (here: its cache folder
+// cannot be created), serve starts with the lexical reader, says so, and
+// answers the README's curl request.
 func TestServeLexicalFallback(t *testing.T) {
-	url, stderr, stop := startServe(t, loadModelReader, noEnv)
+	unusable := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(unusable, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "XDG_CACHE_HOME" {
+			return filepath.Join(unusable, "cache") // a folder under a file
+		}
+		return ""
+	}
+	url, stderr, stop := startServe(t, loadModelReader, env)
 	resp, err := http.Post(url+"/api/ask", "application/x-www-form-urlencoded", // what curl -d sends
 		strings.NewReader(`{"question":"Where was HuggingFace founded?","context":"HuggingFace was founded in Paris."}`))
 	if err != nil {

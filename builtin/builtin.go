@@ -1,0 +1,100 @@
+// Package builtin carries ask's own question-answering model inside the
+// binary, so a fresh machine answers without a download. The files live in
+// builtin/model (see its README.md for what the model is and how it was
+// trained); Dir unpacks them once into a cache folder that the engine loads
+// like any checkpoint.
+package builtin
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Name is the --model value that selects the built-in model.
+const Name = "builtin"
+
+//go:embed model
+var files embed.FS
+
+// Files returns the model's files.
+func Files() fs.FS {
+	sub, err := fs.Sub(files, "model")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder
+	}
+	return sub
+}
+
+// version names the unpacked folder after the weights, so a binary with a
+// new model never reuses an old folder.
+func version() (string, error) {
+	f, err := Files().Open("model.safetensors")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Dir unpacks the model under cacheDir (once; later calls find it) and
+// returns the folder. The folder appears atomically: a crash mid-copy
+// leaves only a temporary folder behind.
+func Dir(cacheDir string) (string, error) {
+	v, err := version()
+	if err != nil {
+		return "", fmt.Errorf("built-in model: %w", err)
+	}
+	dir := filepath.Join(cacheDir, "ask", "builtin", v)
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("built-in model: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), v+".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("built-in model: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	err = fs.WalkDir(Files(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		src, err := Files().Open(p)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		dst, err := os.Create(filepath.Join(tmp, p))
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(dst, src); err != nil {
+			dst.Close()
+			return err
+		}
+		return dst.Close()
+	})
+	if err != nil {
+		return "", fmt.Errorf("built-in model: unpack into %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// Another process may have unpacked it first.
+		if _, statErr := os.Stat(filepath.Join(dir, "model.safetensors")); statErr == nil {
+			return dir, nil
+		}
+		return "", fmt.Errorf("built-in model: %w", errors.Join(err))
+	}
+	return dir, nil
+}
