@@ -106,7 +106,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	if v == "1.1" {
 		metrics = squad.EvaluateV1(data, preds)
 	} else {
-		metrics = squad.EvaluateV2(data, preds, nil)
+		metrics = squad.EvaluateV2(data, preds, nil, 1.0)
 	}
 	qps := float64(len(reqs)) / elapsed.Seconds()
 	if *asJSON {

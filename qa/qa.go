@@ -136,8 +136,6 @@ func (p *Pipeline) check(r *Request) error {
 		return fmt.Errorf("%w: doc_stride parameter should be >= 0 (got %d)", ErrInvalid, r.Params.DocStride)
 	case r.Params.DocStride > r.Params.MaxSeqLen:
 		return fmt.Errorf("%w: `doc_stride` (%d) is larger than `max_seq_len` (%d)", ErrInvalid, r.Params.DocStride, r.Params.MaxSeqLen)
-	case r.Params.MaxSeqLen > p.enc.Info().MaxPositions:
-		return fmt.Errorf("%w: max_seq_len %d exceeds the model's %d positions", ErrInvalid, r.Params.MaxSeqLen, p.enc.Info().MaxPositions)
 	}
 	return nil
 }
@@ -159,6 +157,13 @@ func (p *Pipeline) Prepare(r Request) (*Prepared, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// Python fails in the model when a window outgrows the position table;
+	// failing here keeps the error to this request instead of its batch.
+	for _, e := range encs {
+		if n, limit := e.Len(), p.enc.Info().MaxPositions; n > limit {
+			return nil, fmt.Errorf("%w: a window of %d tokens exceeds the model's %d positions: lower max_seq_len", ErrInvalid, n, limit)
+		}
 	}
 	if p.MaxWindows > 0 && len(encs) > p.MaxWindows {
 		return nil, fmt.Errorf("%w: the context needs %d windows of %d tokens; the limit is %d", ErrTooLong, len(encs), r.Params.MaxSeqLen, p.MaxWindows)

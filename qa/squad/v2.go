@@ -23,17 +23,19 @@ type ResultV2 struct {
 	Missing      int      `json:"missing"`
 }
 
-// EvaluateV2 is the official v2.0 evaluation with threshold 1.0. naProbs may
-// be nil (all 0); when given, best_* are reported too. Missing predictions
-// are skipped, as the official script does.
-func EvaluateV2(f *File, preds map[string]string, naProbs map[string]float64) ResultV2 {
+// EvaluateV2 is the official v2.0 evaluation: a question whose no-answer
+// probability exceeds thresh (the official default is 1.0) counts as
+// answered with nothing. naProbs may be nil (all 0). Missing predictions are
+// skipped, as the official script does.
+func EvaluateV2(f *File, preds map[string]string, naProbs map[string]float64, thresh float64) ResultV2 {
 	type q struct {
-		id         string
-		hasAns     bool
-		exact, f1  float64
-		predEmpty  bool
-		naProb     float64
-		hasScoring bool
+		id           string
+		hasAns       bool
+		exact, f1    float64 // after the no-answer threshold
+		rawEx, rawF1 float64 // before it: what best_* searches over
+		predEmpty    bool
+		naProb       float64
+		hasScoring   bool
 	}
 	var qs []q
 	var r ResultV2
@@ -60,11 +62,11 @@ func EvaluateV2(f *File, preds map[string]string, naProbs map[string]float64) Re
 				item.hasScoring = true
 				item.predEmpty = pred == ""
 				for _, g := range golds {
-					item.exact = max(item.exact, ExactMatch(pred, g))
-					item.f1 = max(item.f1, F1v2(pred, g))
+					item.rawEx = max(item.rawEx, ExactMatch(pred, g))
+					item.rawF1 = max(item.rawF1, F1v2(pred, g))
 				}
-				// apply_no_ans_threshold with thresh 1.0.
-				if item.naProb > 1.0 {
+				item.exact, item.f1 = item.rawEx, item.rawF1
+				if item.naProb > thresh {
 					v := 0.0
 					if !hasAns {
 						v = 1
@@ -95,7 +97,7 @@ func EvaluateV2(f *File, preds map[string]string, naProbs map[string]float64) Re
 	if ex, f1, n := mean(func(x q) bool { return !x.hasAns }); n > 0 {
 		r.NoAnsExact, r.NoAnsF1, r.NoAnsTotal = &ex, &f1, n
 	}
-	if naProbs != nil && r.Total > 0 {
+	if r.Total > 0 {
 		best := func(score func(q) float64) (float64, float64) {
 			noAns := 0
 			for _, x := range qs {
@@ -125,8 +127,8 @@ func EvaluateV2(f *File, preds map[string]string, naProbs map[string]float64) Re
 			}
 			return 100 * bestScore / float64(r.Total), bestTh
 		}
-		be, bet := best(func(x q) float64 { return x.exact })
-		bf, bft := best(func(x q) float64 { return x.f1 })
+		be, bet := best(func(x q) float64 { return x.rawEx })
+		bf, bft := best(func(x q) float64 { return x.rawF1 })
 		r.BestExact, r.BestExactTh, r.BestF1, r.BestF1Thresh = &be, &bet, &bf, &bft
 	}
 	return r
