@@ -33,12 +33,12 @@ type goldenAnswer struct {
 }
 
 type goldenLine struct {
-	ID       string          `json:"id"`
-	Question string          `json:"question"`
-	Context  string          `json:"context"`
-	Params   map[string]any  `json:"params"`
-	Answers  []goldenAnswer  `json:"answers"`
-	Error    string          `json:"error"`
+	ID       string         `json:"id"`
+	Question string         `json:"question"`
+	Context  string         `json:"context"`
+	Params   map[string]any `json:"params"`
+	Answers  []goldenAnswer `json:"answers"`
+	Error    string         `json:"error"`
 	// Raw2 holds every field, for per-file extras such as logit_scale.
 	Raw2 map[string]any `json:"-"`
 }
