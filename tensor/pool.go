@@ -55,7 +55,7 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{size: threads, ch: make(chan *Job)}
+	p := &Pool{size: threads, ch: make(chan *Job, threads)}
 	for i := 1; i < threads; i++ {
 		p.wg.Add(1)
 		go p.worker()
@@ -77,8 +77,8 @@ func (p *Pool) worker() {
 }
 
 // Run calls t.Do(i, w) for every i in [0,n) on the pool and returns when all
-// are done. Idle workers join; busy ones are not waited for, so concurrent
-// Runs share the cores instead of queueing behind each other.
+// are done. Pieces are claimed dynamically, so a worker busy with another
+// caller's job simply claims fewer (or none) of this one's.
 func (p *Pool) Run(j *Job, t Task, n int) {
 	if n <= 0 {
 		return
@@ -87,17 +87,14 @@ func (p *Pool) Run(j *Job, t Task, n int) {
 	j.next.Store(0)
 	j.ids.Store(0)
 	j.refs.Store(1)
-	// A worker is counted in refs before the hand-off, so the job cannot be
-	// reused while any worker still holds it.
+	// Every helper is counted in refs before the hand-off, so the job cannot
+	// be reused while any worker still holds it. The hand-off always
+	// succeeds (the channel is buffered): a worker that has just finished
+	// the previous job and not yet come back for the next must still join,
+	// or back-to-back calls would run on the caller alone.
 	for k := 1; k < p.size && k < n; k++ {
 		j.refs.Add(1)
-		select {
-		case p.ch <- j:
-			continue
-		default:
-			j.refs.Add(-1)
-		}
-		break
+		p.ch <- j
 	}
 	j.work(0)
 	if j.refs.Add(-1) != 0 {
