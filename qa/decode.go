@@ -23,6 +23,7 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 		k = 2*par.TopK + 10
 	}
 	var answers []Answer
+	var lowered []string // answers[i].Answer in Python's lower()
 	nullScore := 1000000.0
 	lower := cases.Lower(language.Und)
 	runes := []rune(prep.Req.Context)
@@ -50,7 +51,7 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 			merged := false
 			lt := lower.String(text)
 			for i := range answers {
-				if lower.String(answers[i].Answer) == lt {
+				if lowered[i] == lt {
 					answers[i].Score += float64(c.score)
 					merged = true
 					break
@@ -58,6 +59,7 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 			}
 			if !merged {
 				answers = append(answers, Answer{Answer: text, Score: float64(c.score), Start: start, End: end})
+				lowered = append(lowered, lt)
 			}
 		}
 	}

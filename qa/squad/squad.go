@@ -75,8 +75,6 @@ func (f *File) Questions() int {
 	return n
 }
 
-var lower = cases.Lower(language.Und)
-
 // punctuation is Python's string.punctuation: ASCII only, as the official
 // script removes.
 const punctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -92,7 +90,9 @@ func isSpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f
 // punctuation, drop the articles a/an/the as whole words, collapse
 // whitespace.
 func Normalize(s string) string {
-	s = lower.String(s)
+	// A Caser keeps state, so each call makes its own: Normalize is safe for
+	// concurrent use.
+	s = cases.Lower(language.Und).String(s)
 	s = strings.Map(func(r rune) rune {
 		if r < 128 && strings.ContainsRune(punctuation, r) {
 			return -1
