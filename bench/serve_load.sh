@@ -39,6 +39,6 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 echo "== FAQ-style short pairs"
-"$out/loadtest" -url "http://127.0.0.1:$port" -n "$n" -c 1,8,32 -body "$out/faq.jsonl" -pid $pid -max-duration 10m
+"$out/loadtest" -url "http://127.0.0.1:$port" -n "$n" -c 1,8,32 -body "$out/faq.jsonl" -pid $pid -max-duration 10m -warmup 500
 echo "== SQuAD v1.1 questions with their paragraphs"
-"$out/loadtest" -url "http://127.0.0.1:$port" -n "$n_squad" -c 1,8,32 -squad "$shared/squad/dev-v1.1-public.json" -pid $pid -max-duration 10m
+"$out/loadtest" -url "http://127.0.0.1:$port" -n "$n_squad" -c 1,8,32 -squad "$shared/squad/dev-v1.1-public.json" -pid $pid -max-duration 10m -warmup 500

@@ -100,18 +100,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer client.CloseIdleConnections()
 
-	if opts.warmup > 0 {
-		w := level(ctx, client, opts, 1, opts.warmup)
-		if w.Errors == w.Requests {
-			fmt.Fprintf(stderr, "loadtest: every warm-up request failed (%s); is the server up at %s?\n",
-				strings.Join(w.ErrorKinds, "; "), opts.base)
-			return 1
-		}
-	}
 	var results []result
 	for _, c := range opts.levels {
 		if ctx.Err() != nil {
 			break
+		}
+		// Warm up at the level's own concurrency: the server's batches, and
+		// so its buffers, reach that level's size before RSS is measured.
+		if opts.warmup > 0 {
+			w := level(ctx, client, opts, c, opts.warmup)
+			if w.Errors == w.Requests {
+				fmt.Fprintf(stderr, "loadtest: every warm-up request failed (%s); is the server up at %s?\n",
+					strings.Join(w.ErrorKinds, "; "), opts.base)
+				return 1
+			}
 		}
 		r := level(ctx, client, opts, c, opts.n)
 		results = append(results, r)
@@ -144,7 +146,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	pid := fs.Int("pid", 0, "server process id, to report its RSS from /proc/<pid>/status")
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request timeout")
 	maxDur := fs.Duration("max-duration", 2*time.Minute, "stop a level after this long")
-	warmup := fs.Int("warmup", 20, "requests sent before measuring")
+	warmup := fs.Int("warmup", 200, "requests sent at each level's concurrency before measuring it")
 	apiKey := fs.String("api-key", os.Getenv("ASK_API_KEY"), "API key (default $ASK_API_KEY)")
 	jsonOut := fs.Bool("json", false, "print results as JSON")
 	if err := fs.Parse(args); err != nil {
