@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/askqa/ask/nn"
@@ -32,4 +33,20 @@ type QAHead struct {
 // prefix).
 func ReadQAHead(w *Weights, hidden int) *QAHead {
 	return &QAHead{W: slices.Clone(w.GetAbs("qa_outputs.weight", 2, hidden)), B: slices.Clone(w.GetAbs("qa_outputs.bias", 2))}
+}
+
+// Finish is the end every architecture loader shares: read the QA head when
+// config.json asks for one, surface the first weight error, and check the
+// stack's dimensions. qa is nil for bare encoders.
+func Finish(cfg *Config, w *Weights, head Head, stack *nn.Stack) (qa *QAHead, err error) {
+	if head == HeadQuestionAnswering {
+		qa = ReadQAHead(w, stack.Hidden)
+	}
+	if err := w.Err(); err != nil {
+		return nil, err
+	}
+	if err := stack.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
+	}
+	return qa, nil
 }

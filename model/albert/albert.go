@@ -101,15 +101,9 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	for i := 0; i < layers; i++ {
 		m.stack.Layers = append(m.stack.Layers, shared[i/perGroup]...)
 	}
-	var qa *model.QAHead
-	if head == model.HeadQuestionAnswering {
-		qa = model.ReadQAHead(w, h)
-	}
-	if err := w.Err(); err != nil {
+	qa, err := model.Finish(cfg, w, head, &m.stack)
+	if err != nil {
 		return nil, nil, err
-	}
-	if err := m.stack.Check(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	m.info = model.Info{
 		ModelType: cfg.ModelType, Architecture: arch, HiddenSize: h, NumLayers: layers,

@@ -117,15 +117,9 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	if m.stack.Layers, err = nn.BuildLayers(names, lws, h, inter, eps, a); err != nil {
 		return nil, nil, err
 	}
-	var qa *model.QAHead
-	if head == model.HeadQuestionAnswering {
-		qa = model.ReadQAHead(w, h)
-	}
-	if err := w.Err(); err != nil {
+	qa, err := model.Finish(cfg, w, head, &m.stack)
+	if err != nil {
 		return nil, nil, err
-	}
-	if err := m.stack.Check(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	maxLen := cfg.MaxPositionEmbeddings
 	if v.padOffset {
