@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"slices"
+
 	"github.com/askqa/ask/tensor"
 )
 
@@ -23,8 +25,7 @@ type Workspace struct {
 	// before a projection).
 	Scratch []float32
 
-	perWorker   []attnScratch
-	gemmScratch [][]float32
+	perWorker []attnScratch
 
 	gemm tensor.GemmTask
 	attn attnTask
@@ -34,18 +35,11 @@ type Workspace struct {
 type attnScratch struct {
 	scores []float32
 	k, v   *tensor.Packed
-	gemm   []float32 // the GEMM's packed-A buffer
 }
 
 // NewWorkspace returns an empty workspace running on pool.
 func NewWorkspace(pool *tensor.Pool) *Workspace {
-	ws := &Workspace{pool: pool, job: tensor.NewJob(), perWorker: make([]attnScratch, pool.Size())}
-	ws.gemmScratch = make([][]float32, pool.Size())
-	for i := range ws.perWorker {
-		ws.perWorker[i].gemm = make([]float32, tensor.ScratchLen)
-		ws.gemmScratch[i] = ws.perWorker[i].gemm
-	}
-	return ws
+	return &Workspace{pool: pool, job: tensor.NewJob(), perWorker: make([]attnScratch, pool.Size())}
 }
 
 func grow(s []float32, n int) []float32 {
@@ -76,8 +70,8 @@ func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
 
 // Linear runs y = x·Wᵀ + b (plus an activation if ep says so) over the pool.
 func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep tensor.Epilogue) {
-	ws.gemm = tensor.GemmTask{A: x, Lda: l.In, M: rows, B: l.W, C: y, Ldc: l.Out, Bias: l.B, Ep: ep, Scratch: ws.gemmScratch}
-	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Tiles())
+	ws.gemm = tensor.GemmTask{A: x, Lda: l.In, M: rows, B: l.W, C: y, Ldc: l.Out, Bias: l.B, Ep: ep}
+	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Split(ws.pool.Size()))
 }
 
 // Forward runs the stack over ws.X (batch×seq rows) in place.
@@ -143,13 +137,16 @@ func (t *attnTask) Do(i, w int) {
 	k := ws.qkv[base+H+hd*d:]
 	v := ws.qkv[base+2*H+hd*d:]
 	keep := ws.Keep[b*L : (b+1)*L]
+	if !slices.Contains(keep, false) {
+		keep = nil // no padding: skip the mask in every row
+	}
 
 	sc.k = tensor.PackTransposed(sc.k, k, L, d, 3*H)
-	tensor.Gemm(q, 3*H, L, sc.k, sc.scores, L, nil, tensor.EpNone, sc.gemm)
+	tensor.Gemm(q, 3*H, L, sc.k, sc.scores, L, nil, tensor.EpNone)
 	scale := invSqrt(d)
 	for r := 0; r < L; r++ {
 		tensor.SoftmaxRow(sc.scores[r*L:(r+1)*L], scale, keep)
 	}
 	sc.v = tensor.Pack(sc.v, v, L, d, 3*H)
-	tensor.Gemm(sc.scores, L, L, sc.v, ws.ctx[b*L*H+hd*d:], H, nil, tensor.EpNone, sc.gemm)
+	tensor.Gemm(sc.scores, L, L, sc.v, ws.ctx[b*L*H+hd*d:], H, nil, tensor.EpNone)
 }

@@ -10,13 +10,13 @@ const nr = 16
 const mr = 6
 
 // Cache blocking: a K slice of kc floats of one panel (kc*nr*4 = 24 KiB) stays
-// in L1 while the row tiles of an mc-row block stream past it; the packed A
-// block (mc*kc*4 = 108 KiB) stays in L2 and is reused across nc columns, which
-// is what pays for packing it. kc = 384 measured best on Zen 3 (AVX2) among
-// 256, 384 and 512; K = 768 splits into two equal blocks.
+// in L1 while the row tiles of an mc-row block stream past it; those mc rows
+// of A (mc*kc*4 = 108 KiB) stay in L2 and are reused across nc columns.
+// kc = 384 measured best on Zen 3 (AVX2) among 256, 384 and 512; K = 768
+// splits into two equal blocks.
 const (
 	kc = 384
-	mc = 72
+	mc = 96
 	nc = 1024
 )
 
@@ -104,31 +104,30 @@ const (
 	EpBiasGELUTanh // tanh approximation ("gelu_new", "gelu_pytorch_tanh")
 )
 
-// ScratchLen is the size of the per-worker buffer a GemmTask packs A into.
-const ScratchLen = mc * kc
-
 // Gemm computes C (M×N, row stride ldc) = A (M×K, row stride lda) · B, then
-// the epilogue, on the calling goroutine; scratch holds ScratchLen floats.
-// GemmTask splits a product over a Pool.
-func Gemm(a []float32, lda, m int, b *Packed, c []float32, ldc int, bias []float32, ep Epilogue, scratch []float32) {
+// the epilogue, on the calling goroutine. GemmTask splits a product over a
+// Pool.
+func Gemm(a []float32, lda, m int, b *Packed, c []float32, ldc int, bias []float32, ep Epilogue) {
 	g := GemmTask{A: a, Lda: lda, M: m, B: b, C: c, Ldc: ldc, Bias: bias, Ep: ep}
-	n := g.Tiles()
+	n := g.Split(1)
 	for i := 0; i < n; i++ {
-		g.do(i, scratch)
+		g.Do(i, 0)
 	}
 }
 
-// GemmTask is one matrix product split into blocks for a Pool. Scratch has
-// one buffer of ScratchLen floats per worker of the pool.
+// GemmTask is one matrix product split into blocks for a Pool: call Split,
+// then run that many pieces.
 type GemmTask struct {
-	A       []float32
-	Lda, M  int
-	B       *Packed
-	C       []float32
-	Ldc     int
-	Bias    []float32
-	Ep      Epilogue
-	Scratch [][]float32
+	A      []float32
+	Lda, M int
+	B      *Packed
+	C      []float32
+	Ldc    int
+	Bias   []float32
+	Ep     Epilogue
+
+	rowBlock, rowBlocks int // rows per block (the last may be shorter), count
+	colBlock, colBlocks int // panels per block (the last may be narrower), count
 }
 
 // Check validates the shapes against the slices, so a wrong call is an error
@@ -148,89 +147,65 @@ func (g *GemmTask) Check() error {
 	return nil
 }
 
-func (g *GemmTask) colBlocks() int { return (g.B.N + nc - 1) / nc }
-
-// Tiles is the number of independent blocks of C.
-func (g *GemmTask) Tiles() int {
-	return ((g.M + mc - 1) / mc) * g.colBlocks()
-}
-
-// Do computes block i of C on worker w.
-func (g *GemmTask) Do(i, w int) { g.do(i, g.Scratch[w]) }
-
-// packA lays rows [i0,i1) × cols [k0,k0+kn) of A out as row tiles of mr,
-// each k-major with mr floats per k, zero-padded past i1.
-func packA(dst, a []float32, lda, i0, i1, k0, kn int) {
-	for t := i0; t < i1; t += mr {
-		tile := dst[(t-i0)*kn : (t-i0)*kn+mr*kn]
-		if t+mr <= i1 {
-			r0 := a[t*lda+k0 : t*lda+k0+kn]
-			r1 := a[(t+1)*lda+k0 : (t+1)*lda+k0+kn]
-			r2 := a[(t+2)*lda+k0 : (t+2)*lda+k0+kn]
-			r3 := a[(t+3)*lda+k0 : (t+3)*lda+k0+kn]
-			r4 := a[(t+4)*lda+k0 : (t+4)*lda+k0+kn]
-			r5 := a[(t+5)*lda+k0 : (t+5)*lda+k0+kn]
-			for kk := range r0 {
-				d := tile[kk*mr : kk*mr+mr : kk*mr+mr]
-				d[0], d[1], d[2], d[3], d[4], d[5] = r0[kk], r1[kk], r2[kk], r3[kk], r4[kk], r5[kk]
-			}
-			continue
+// Split cuts C into blocks of nearly equal work for the given number of
+// workers and returns how many there are. Row blocks hold at most mc rows
+// and column blocks at most nc columns, as the cache blocking wants; within
+// that, the sizes are evened out and the column blocks made more numerous
+// until every worker gets the same number of blocks (or enough of them that
+// the last round barely matters), because a worker left idle at the end of
+// each of the dozens of products in a forward pass costs more than slightly
+// smaller blocks do.
+func (g *GemmTask) Split(workers int) int {
+	g.rowBlocks = max(1, (g.M+mc-1)/mc)
+	g.rowBlock = (g.M + g.rowBlocks - 1) / g.rowBlocks
+	panels := g.B.Panels()
+	cb := max(1, (panels*nr+nc-1)/nc)
+	for workers > 1 && cb < panels {
+		n := g.rowBlocks * cb
+		if n%workers == 0 && n >= 4*workers || n >= 8*workers {
+			break
 		}
-		clear(tile)
-		for r := 0; t+r < i1; r++ {
-			row := a[(t+r)*lda+k0 : (t+r)*lda+k0+kn]
-			for kk, v := range row {
-				tile[kk*mr+r] = v
-			}
-		}
+		cb++
 	}
+	g.colBlock = max(1, (panels+cb-1)/cb)
+	g.colBlocks = max(1, (panels+g.colBlock-1)/g.colBlock)
+	return g.rowBlocks * g.colBlocks
 }
 
-func (g *GemmTask) do(i int, scratch []float32) {
-	cb := g.colBlocks()
-	i0 := (i / cb) * mc
-	i1 := min(i0+mc, g.M)
-	j0 := (i % cb) * nc
-	j1 := min(j0+nc, g.B.N)
+// Do computes block i of C; it needs no per-worker state.
+func (g *GemmTask) Do(i, _ int) {
+	i0 := (i / g.colBlocks) * g.rowBlock
+	i1 := min(i0+g.rowBlock, g.M)
+	j0 := (i % g.colBlocks) * g.colBlock * nr
+	j1 := min(j0+g.colBlock*nr, g.B.N)
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
 	k := g.B.K
 	if k == 0 {
 		for r := i0; r < i1; r++ {
 			clear(g.C[r*g.Ldc+j0 : r*g.Ldc+j1])
 		}
 	}
+	rows := i1 - i0
 	for k0 := 0; k0 < k; k0 += kc {
 		kn := min(kc, k-k0)
 		acc := k0 > 0
-		packA(scratch, g.A, g.Lda, i0, i1, k0, kn)
+		a := g.A[i0*g.Lda+k0:]
 		for j := j0; j < j1; j += nr {
 			pan := g.B.panel(j / nr)[k0*nr:]
-			w := min(nr, j1-j)
-			for r := i0; r < i1; {
-				rows := i1 - r
-				switch {
-				case rows >= 6:
-					rows = 6
-				case rows >= 4:
-					rows = 4
-				case rows >= 2:
-					rows = 2
-				}
-				// Offset into the packed tile: the tile start plus the row
-				// within it (the 1-row kernel may finish a partial tile).
-				a := scratch[((r-i0)/mr*mr)*kn+(r-i0)%mr:]
-				if w == nr {
-					kernel(rows, kn, a, pan, g.C[r*g.Ldc+j:], g.Ldc, acc)
-				} else {
-					edgeTile(rows, kn, a, pan, g.C[r*g.Ldc+j:], g.Ldc, w, acc)
-				}
-				r += rows
+			c := g.C[i0*g.Ldc+j:]
+			if w := min(nr, j1-j); w < nr {
+				edgeTile(rows, kn, a, g.Lda, pan, c, g.Ldc, w, acc)
+				continue
 			}
+			kernel(rows, kn, a, g.Lda, pan, c, g.Ldc, acc)
 		}
 	}
 	if g.Ep != EpNone {
+		bias := g.Bias[j0:j1]
 		for r := i0; r < i1; r++ {
 			row := g.C[r*g.Ldc+j0 : r*g.Ldc+j1]
-			bias := g.Bias[j0:j1]
 			switch g.Ep {
 			case EpBias:
 				addBias(row, bias)
@@ -243,41 +218,44 @@ func (g *GemmTask) do(i int, scratch []float32) {
 	}
 }
 
-// edgeTile runs the kernel into a full-width scratch tile and copies the w
+// edgeTile runs the kernel into full-width scratch tiles and copies the w
 // valid columns, for the last panel when N is not a multiple of nr.
-func edgeTile(rows, k int, a []float32, b []float32, c []float32, ldc, w int, acc bool) {
+func edgeTile(rows, k int, a []float32, lda int, b, c []float32, ldc, w int, acc bool) {
 	var tmp [mr * nr]float32
-	if acc {
-		for r := 0; r < rows; r++ {
-			copy(tmp[r*nr:r*nr+w], c[r*ldc:r*ldc+w])
+	for r0 := 0; r0 < rows; r0 += mr {
+		n := min(mr, rows-r0)
+		cr := c[r0*ldc:]
+		if acc {
+			for r := 0; r < n; r++ {
+				copy(tmp[r*nr:r*nr+w], cr[r*ldc:r*ldc+w])
+			}
 		}
-	}
-	kernel(rows, k, a, b, tmp[:], nr, acc)
-	for r := 0; r < rows; r++ {
-		copy(c[r*ldc:r*ldc+w], tmp[r*nr:r*nr+w])
+		kernel(n, k, a[r0*lda:], lda, b, tmp[:], nr, acc)
+		for r := 0; r < n; r++ {
+			copy(cr[r*ldc:r*ldc+w], tmp[r*nr:r*nr+w])
+		}
 	}
 }
 
 // kernelGo is the portable micro-kernel: C[rows×nr] (+)= A[rows×k]·B[k×nr]
-// with A packed mr floats per k.
-func kernelGo(rows, k int, a []float32, b []float32, c []float32, ldc int, acc bool) {
-	var t [mr * nr]float32
+// with A row-major (stride lda).
+func kernelGo(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 	for r := 0; r < rows; r++ {
-		tr := t[r*nr : r*nr+nr]
-		for kk := 0; kk < k; kk++ {
-			av := a[kk*mr+r]
+		var t [nr]float32
+		ar := a[r*lda : r*lda+k]
+		for kk, av := range ar {
 			br := b[kk*nr : kk*nr+nr]
-			for j := range tr {
-				tr[j] += av * br[j]
+			for j := range t {
+				t[j] += av * br[j]
 			}
 		}
 		cr := c[r*ldc : r*ldc+nr]
 		if acc {
 			for j := range cr {
-				cr[j] += tr[j]
+				cr[j] += t[j]
 			}
 		} else {
-			copy(cr, tr)
+			copy(cr, t[:])
 		}
 	}
 }

@@ -57,24 +57,26 @@ func checkClose(t *testing.T, name string, got []float32, ldc, m, n int, want []
 func TestGemmShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{1, 1, 1}, {1, 16, 8}, {5, 17, 3}, {6, 16, 256}, {7, 33, 257}, {13, 8, 64},
-		{72, 256, 300}, {73, 257, 513}, {150, 40, 1}, {3, 100, 0}}
+		{72, 256, 300}, {73, 257, 513}, {150, 40, 1}, {3, 100, 0}, {145, 1100, 20}, {77, 48, 800}}
 	for _, kern := range kernelVariants() {
-		for _, s := range shapes {
+		for i, s := range shapes {
+			// Splits for 1, 2 and 3 workers cut C differently (shape by shape).
+			workers := 1 + i%3
 			m, n, k := s[0], s[1], s[2]
 			for _, ep := range []Epilogue{EpNone, EpBias, EpBiasGELU, EpBiasGELUTanh} {
-				name := fmt.Sprintf("%s/%dx%dx%d/ep%d", kern.name, m, n, k, ep)
+				name := fmt.Sprintf("%s/%dx%dx%d/w%d/ep%d", kern.name, m, n, k, workers, ep)
 				lda, ldc := k+3, n+5
 				a := randSlice(r, m*lda)
 				w := randSlice(r, n*k)
 				bias := randSlice(r, n)
 				b := PackTransposed(nil, w, n, k, k)
 				c := randSlice(r, m*ldc) // garbage must be overwritten
-				g := GemmTask{A: a, Lda: lda, M: m, B: b, C: c, Ldc: ldc, Bias: bias, Ep: ep, Scratch: scratch(1)}
+				g := GemmTask{A: a, Lda: lda, M: m, B: b, C: c, Ldc: ldc, Bias: bias, Ep: ep}
 				if err := g.Check(); err != nil {
 					t.Fatal(err)
 				}
 				kern.use(func() {
-					for i := 0; i < g.Tiles(); i++ {
+					for i, n := 0, g.Split(workers); i < n; i++ {
 						g.Do(i, 0)
 					}
 				})
@@ -131,11 +133,11 @@ func TestGemmParallelMatchesSerial(t *testing.T) {
 	b := PackTransposed(nil, w, n, k, k)
 	c1 := make([]float32, m*n)
 	c2 := make([]float32, m*n)
-	Gemm(a, k, m, b, c1, n, bias, EpBiasGELU, make([]float32, ScratchLen))
+	Gemm(a, k, m, b, c1, n, bias, EpBiasGELU)
 	p := NewPool(3)
 	defer p.Close()
-	g := &GemmTask{A: a, Lda: k, M: m, B: b, C: c2, Ldc: n, Bias: bias, Ep: EpBiasGELU, Scratch: scratch(3)}
-	p.Run(NewJob(), g, g.Tiles())
+	g := &GemmTask{A: a, Lda: k, M: m, B: b, C: c2, Ldc: n, Bias: bias, Ep: EpBiasGELU}
+	p.Run(NewJob(), g, g.Split(3))
 	for i := range c1 {
 		if c1[i] != c2[i] {
 			t.Fatalf("parallel result differs at %d: %v vs %v", i, c1[i], c2[i])
@@ -181,11 +183,12 @@ func BenchmarkGemm(b *testing.B) {
 				p := NewPool(threads)
 				defer p.Close()
 				j := NewJob()
-				g := &GemmTask{A: a, Lda: k, M: m, B: pk, C: c, Ldc: n, Scratch: scratch(threads)}
+				g := &GemmTask{A: a, Lda: k, M: m, B: pk, C: c, Ldc: n}
+				tiles := g.Split(threads)
 				b.ResetTimer()
 				cpu0 := cpuSeconds()
 				for i := 0; i < b.N; i++ {
-					p.Run(j, g, g.Tiles())
+					p.Run(j, g, tiles)
 				}
 				flop := 2 * float64(m*n*k) * float64(b.N)
 				b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -202,12 +205,4 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
-}
-
-func scratch(workers int) [][]float32 {
-	s := make([][]float32, workers)
-	for i := range s {
-		s[i] = make([]float32, ScratchLen)
-	}
-	return s
 }

@@ -7,16 +7,16 @@ import "golang.org/x/sys/cpu"
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func kernAVX2_6(k int, a *float32, b *float32, c *float32, ldc int, acc bool)
+func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernAVX2_4(k int, a *float32, b *float32, c *float32, ldc int, acc bool)
+func kernAVX2_4(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernAVX2_2(k int, a *float32, b *float32, c *float32, ldc int, acc bool)
+func kernAVX2_2(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernAVX2_1(k int, a *float32, b *float32, c *float32, ldc int, acc bool)
+func kernAVX2_1(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 // Kernel names the micro-kernel in use, for benchmarks and logs.
 func Kernel() string {
@@ -26,32 +26,34 @@ func Kernel() string {
 	return "generic"
 }
 
-func kernel(rows, k int, a []float32, b []float32, c []float32, ldc int, acc bool) {
+// kernel computes C[rows×nr] (+)= A[rows×k]·B[k×nr] for rows >= 1, k >= 1:
+// A row-major with stride lda, B a packed panel slice, C with stride ldc.
+func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 	if !hasAVX2 {
-		kernelGo(rows, k, a, b, c, ldc, acc)
+		kernelGo(rows, k, a, lda, b, c, ldc, acc)
 		return
 	}
-	kernelAVX2(rows, k, a, b, c, ldc, acc)
-}
-
-// kernelAVX2 checks bounds once in Go so the assembly can trust its pointers.
-func kernelAVX2(rows, k int, a []float32, b []float32, c []float32, ldc int, acc bool) {
-	if k > 0 {
-		_ = a[(k-1)*mr+rows-1]
-		_ = b[k*nr-1]
-	}
+	// One bounds check per call, so the assembly can trust its pointers.
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[k*nr-1]
 	_ = c[(rows-1)*ldc+nr-1]
-	switch rows {
-	case 6:
-		kernAVX2_6(k, &a[0], &b[0], &c[0], ldc, acc)
-	case 4:
-		kernAVX2_4(k, &a[0], &b[0], &c[0], ldc, acc)
-	case 2:
-		kernAVX2_2(k, &a[0], &b[0], &c[0], ldc, acc)
-	case 1:
-		kernAVX2_1(k, &a[0], &b[0], &c[0], ldc, acc)
-	default:
-		panic("tensor: kernel rows must be 6, 4, 2 or 1")
+	tiles := rows / mr
+	if tiles > 0 {
+		kernAVX2_6(tiles, k, &a[0], lda, &b[0], &c[0], ldc, acc)
+	}
+	for r := tiles * mr; r < rows; {
+		ap, cp := &a[r*lda], &c[r*ldc]
+		switch n := rows - r; {
+		case n >= 4:
+			kernAVX2_4(1, k, ap, lda, &b[0], cp, ldc, acc)
+			r += 4
+		case n >= 2:
+			kernAVX2_2(1, k, ap, lda, &b[0], cp, ldc, acc)
+			r += 2
+		default:
+			kernAVX2_1(1, k, ap, lda, &b[0], cp, ldc, acc)
+			r++
+		}
 	}
 }
 

@@ -1,27 +1,54 @@
 #include "textflag.h"
 
-// Micro-kernels C[R×16] (+)= A[R×k]·B[k×16] for R = 6, 4, 2, 1 with AVX2+FMA.
-// A is packed k-major, 6 floats per k (a row tile of 6, zero-padded), so the
-// broadcasts walk memory sequentially; B is a packed panel (16 floats per
-// k); C rows are ldc floats apart. Accumulators: two ymm per row.
+// Micro-kernels C[R×16] (+)= A[R×k]·B[k×16] with AVX2+FMA. A is read in
+// place (row-major, rows lda floats apart), as ONNX Runtime's MLAS does: the
+// broadcasts need no packed copy, and the rows of a block stay in L2 across
+// the column panels anyway. B is a packed panel (16 floats per k); C rows
+// are ldc floats apart. Accumulators: two ymm per row.
 //
-// func kernAVX2_R(k int, a *float32, b *float32, c *float32, ldc int, acc bool)
+// func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
+// runs n consecutive 6-row tiles over the same panel, so the Go side pays
+// one call per panel instead of one per tile. The R = 4, 2, 1 kernels take
+// the same arguments and run one tile.
+//
+// Registers: BX tiles left, CX k, SI row 0, R11 row 3, R8 lda bytes, DI B,
+// DX C row, R9 ldc bytes, R12/R13 the tile's A and C starts, R10 loop count.
 
 #define LOADARGS \
-	MOVQ k+0(FP), CX \
-	MOVQ a+8(FP), SI \
-	MOVQ b+16(FP), DI \
-	MOVQ c+24(FP), DX \
-	MOVQ ldc+32(FP), R9 \
-	SHLQ $2, R9
+	MOVQ n+0(FP), BX \
+	MOVQ lda+24(FP), R8 \
+	SHLQ $2, R8 \
+	MOVQ ldc+48(FP), R9 \
+	SHLQ $2, R9 \
+	MOVQ a+16(FP), R12 \
+	MOVQ c+40(FP), R13
+
+#define TILESTART \
+	MOVQ k+8(FP), CX \
+	MOVQ R12, SI \
+	LEAQ (R12)(R8*2), R11 \
+	ADDQ R8, R11 \
+	MOVQ b+32(FP), DI \
+	MOVQ R13, DX
+
+// The C rows are only touched after the k loop; prefetching them now hides
+// the miss (both lines, as a 16-float row need not be line aligned).
+#define PREFETCHC \
+	PREFETCHT0 (DX) \
+	PREFETCHT0 60(DX) \
+	ADDQ R9, DX
 
 #define ROW(addr, lo, hi) \
 	VBROADCASTSS addr, Y14 \
 	VFMADD231PS Y12, Y14, lo \
 	VFMADD231PS Y13, Y14, hi
 
+#define LOADB(off) \
+	VMOVUPS off(DI), Y12 \
+	VMOVUPS off+32(DI), Y13
+
 #define STOREROW(lo, hi) \
-	CMPB acc+40(FP), $0 \
+	CMPB acc+56(FP), $0 \
 	JEQ 3(PC) \
 	VADDPS (DX), lo, lo \
 	VADDPS 32(DX), hi, hi \
@@ -29,8 +56,19 @@
 	VMOVUPS hi, 32(DX) \
 	ADDQ R9, DX
 
-TEXT ·kernAVX2_6(SB), NOSPLIT, $0-41
+TEXT ·kernAVX2_6(SB), NOSPLIT, $0-57
 	LOADARGS
+	TESTQ BX, BX
+	JEQ done6
+tile6:
+	TILESTART
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	PREFETCHC
+	MOVQ R13, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -43,43 +81,39 @@ TEXT ·kernAVX2_6(SB), NOSPLIT, $0-41
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	TESTQ CX, CX
-	JEQ store6
 	MOVQ CX, R10
 	SHRQ $1, R10
 	JEQ tail6
 loop6:
-	VMOVUPS (DI), Y12
-	VMOVUPS 32(DI), Y13
-	ROW(0(SI), Y0, Y1)
-	ROW(4(SI), Y2, Y3)
-	ROW(8(SI), Y4, Y5)
-	ROW(12(SI), Y6, Y7)
-	ROW(16(SI), Y8, Y9)
-	ROW(20(SI), Y10, Y11)
-	VMOVUPS 64(DI), Y12
-	VMOVUPS 96(DI), Y13
-	ROW(24(SI), Y0, Y1)
-	ROW(28(SI), Y2, Y3)
-	ROW(32(SI), Y4, Y5)
-	ROW(36(SI), Y6, Y7)
-	ROW(40(SI), Y8, Y9)
-	ROW(44(SI), Y10, Y11)
-	ADDQ $48, SI
+	LOADB(0)
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ROW((R11)(R8*1), Y8, Y9)
+	ROW((R11)(R8*2), Y10, Y11)
+	LOADB(64)
+	ROW(4(SI), Y0, Y1)
+	ROW(4(SI)(R8*1), Y2, Y3)
+	ROW(4(SI)(R8*2), Y4, Y5)
+	ROW(4(R11), Y6, Y7)
+	ROW(4(R11)(R8*1), Y8, Y9)
+	ROW(4(R11)(R8*2), Y10, Y11)
+	ADDQ $8, SI
+	ADDQ $8, R11
 	ADDQ $128, DI
 	DECQ R10
 	JNZ loop6
 tail6:
 	ANDQ $1, CX
 	JEQ store6
-	VMOVUPS (DI), Y12
-	VMOVUPS 32(DI), Y13
-	ROW(0(SI), Y0, Y1)
-	ROW(4(SI), Y2, Y3)
-	ROW(8(SI), Y4, Y5)
-	ROW(12(SI), Y6, Y7)
-	ROW(16(SI), Y8, Y9)
-	ROW(20(SI), Y10, Y11)
+	LOADB(0)
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ROW((R11)(R8*1), Y8, Y9)
+	ROW((R11)(R8*2), Y10, Y11)
 store6:
 	STOREROW(Y0, Y1)
 	STOREROW(Y2, Y3)
@@ -87,11 +121,20 @@ store6:
 	STOREROW(Y6, Y7)
 	STOREROW(Y8, Y9)
 	STOREROW(Y10, Y11)
+	// Next tile: six rows down in A and C.
+	LEAQ (R12)(R8*4), R12
+	LEAQ (R12)(R8*2), R12
+	LEAQ (R13)(R9*4), R13
+	LEAQ (R13)(R9*2), R13
+	DECQ BX
+	JNZ tile6
+done6:
 	VZEROUPPER
 	RET
 
-TEXT ·kernAVX2_4(SB), NOSPLIT, $0-41
+TEXT ·kernAVX2_4(SB), NOSPLIT, $0-57
 	LOADARGS
+	TILESTART
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -103,13 +146,13 @@ TEXT ·kernAVX2_4(SB), NOSPLIT, $0-41
 	TESTQ CX, CX
 	JEQ store4
 loop4:
-	VMOVUPS (DI), Y12
-	VMOVUPS 32(DI), Y13
-	ROW(0(SI), Y0, Y1)
-	ROW(4(SI), Y2, Y3)
-	ROW(8(SI), Y4, Y5)
-	ROW(12(SI), Y6, Y7)
-	ADDQ $24, SI
+	LOADB(0)
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ROW((SI)(R8*2), Y4, Y5)
+	ROW((R11), Y6, Y7)
+	ADDQ $4, SI
+	ADDQ $4, R11
 	ADDQ $64, DI
 	DECQ CX
 	JNZ loop4
@@ -121,8 +164,9 @@ store4:
 	VZEROUPPER
 	RET
 
-TEXT ·kernAVX2_2(SB), NOSPLIT, $0-41
+TEXT ·kernAVX2_2(SB), NOSPLIT, $0-57
 	LOADARGS
+	TILESTART
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -130,11 +174,10 @@ TEXT ·kernAVX2_2(SB), NOSPLIT, $0-41
 	TESTQ CX, CX
 	JEQ store2
 loop2:
-	VMOVUPS (DI), Y12
-	VMOVUPS 32(DI), Y13
-	ROW(0(SI), Y0, Y1)
-	ROW(4(SI), Y2, Y3)
-	ADDQ $24, SI
+	LOADB(0)
+	ROW((SI), Y0, Y1)
+	ROW((SI)(R8*1), Y2, Y3)
+	ADDQ $4, SI
 	ADDQ $64, DI
 	DECQ CX
 	JNZ loop2
@@ -144,17 +187,17 @@ store2:
 	VZEROUPPER
 	RET
 
-TEXT ·kernAVX2_1(SB), NOSPLIT, $0-41
+TEXT ·kernAVX2_1(SB), NOSPLIT, $0-57
 	LOADARGS
+	TILESTART
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ CX, CX
 	JEQ store1
 loop1:
-	VMOVUPS (DI), Y12
-	VMOVUPS 32(DI), Y13
-	ROW(0(SI), Y0, Y1)
-	ADDQ $24, SI
+	LOADB(0)
+	ROW((SI), Y0, Y1)
+	ADDQ $4, SI
 	ADDQ $64, DI
 	DECQ CX
 	JNZ loop1

@@ -5,6 +5,6 @@ package tensor
 // Kernel names the micro-kernel in use, for benchmarks and logs.
 func Kernel() string { return "generic" }
 
-func kernel(rows, k int, a []float32, b []float32, c []float32, ldc int, acc bool) {
-	kernelGo(rows, k, a, b, c, ldc, acc)
+func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+	kernelGo(rows, k, a, lda, b, c, ldc, acc)
 }
