@@ -26,15 +26,18 @@ type Workspace struct {
 	Scratch []float32
 
 	perWorker []attnScratch
+	// keys and values hold each (sequence, head)'s K (transposed) and V
+	// packed for the GEMM.
+	keys, values []tensor.Packed
 
-	gemm tensor.GemmTask
-	attn attnTask
-	norm normTask
+	gemm   tensor.GemmTask
+	packKV packKVTask
+	attn   attnTask
+	norm   normTask
 }
 
 type attnScratch struct {
 	scores []float32
-	k, v   *tensor.Packed
 }
 
 // NewWorkspace returns an empty workspace running on pool.
@@ -66,6 +69,10 @@ func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
 	for i := range ws.perWorker {
 		ws.perWorker[i].scores = grow(ws.perWorker[i].scores, seq*seq)
 	}
+	if n := batch * s.Heads; len(ws.keys) < n {
+		ws.keys = append(ws.keys, make([]tensor.Packed, n-len(ws.keys))...)
+		ws.values = append(ws.values, make([]tensor.Packed, n-len(ws.values))...)
+	}
 }
 
 // Linear runs y = x·Wᵀ + b (plus an activation if ep says so) over the pool.
@@ -81,8 +88,11 @@ func (ws *Workspace) Forward(s *Stack, batch, seq int) {
 	for _, l := range s.Layers {
 		ws.Linear(l.QKV, ws.X, t, ws.qkv, tensor.EpBias)
 
-		ws.attn = attnTask{ws: ws, seq: seq, hidden: h, heads: s.Heads}
-		ws.pool.Run(ws.job, &ws.attn, batch*s.Heads)
+		ws.packKV = packKVTask{ws: ws, seq: seq, hidden: h, heads: s.Heads}
+		ws.pool.Run(ws.job, &ws.packKV, batch*s.Heads)
+		chunk := attnChunk(batch, s.Heads, seq, ws.pool.Size())
+		ws.attn = attnTask{ws: ws, seq: seq, hidden: h, heads: s.Heads, chunk: chunk}
+		ws.pool.Run(ws.job, &ws.attn, batch*s.Heads*((seq+chunk-1)/chunk))
 
 		ws.Linear(l.Out, ws.ctx, t, ws.tmp, tensor.EpBias)
 		ws.Norm(l.AttnNorm, ws.X, ws.tmp, ws.X, t, h)
@@ -119,34 +129,60 @@ func (t *normTask) Do(i, _ int) {
 	}
 }
 
-// attnTask computes softmax(Q·Kᵀ/√d + mask)·V for one (sequence, head) per
-// piece, writing the head's slice of ws.ctx.
-type attnTask struct {
+// packKVTask packs the keys (transposed) and values of one (sequence, head)
+// per piece, so the attention pieces that share them do not repeat it.
+type packKVTask struct {
 	ws                 *Workspace
 	seq, hidden, heads int
 }
 
-func (t *attnTask) Do(i, w int) {
+func (t *packKVTask) Do(i, _ int) {
 	ws := t.ws
 	b, hd := i/t.heads, i%t.heads
 	d := t.hidden / t.heads
 	L, H := t.seq, t.hidden
+	base := b*L*3*H + hd*d
+	tensor.PackTransposed(&ws.keys[i], ws.qkv[base+H:], L, d, 3*H)
+	tensor.Pack(&ws.values[i], ws.qkv[base+2*H:], L, d, 3*H)
+}
+
+// attnTask computes softmax(Q·Kᵀ/√d + mask)·V for a chunk of the queries of
+// one (sequence, head) per piece, writing those rows of the head's slice of
+// ws.ctx. Chunks keep the pieces small enough that the workers finish
+// together.
+type attnTask struct {
+	ws                        *Workspace
+	seq, hidden, heads, chunk int
+}
+
+// attnChunk is the number of query rows per attention piece: enough pieces
+// for 16 per worker, in multiples of the micro-kernel's 6 rows.
+func attnChunk(batch, heads, seq, workers int) int {
+	chunks := min(max(1, (16*workers+batch*heads-1)/(batch*heads)), max(1, seq/24))
+	c := (seq + chunks - 1) / chunks
+	return (c + 5) / 6 * 6
+}
+
+func (t *attnTask) Do(i, w int) {
+	ws := t.ws
+	chunks := (t.seq + t.chunk - 1) / t.chunk
+	bh, c := i/chunks, i%chunks
+	b, hd := bh/t.heads, bh%t.heads
+	d := t.hidden / t.heads
+	L, H := t.seq, t.hidden
+	r0 := c * t.chunk
+	rows := min(t.chunk, L-r0)
 	sc := &ws.perWorker[w]
-	base := b * L * 3 * H
-	q := ws.qkv[base+hd*d:]
-	k := ws.qkv[base+H+hd*d:]
-	v := ws.qkv[base+2*H+hd*d:]
+	q := ws.qkv[(b*L+r0)*3*H+hd*d:]
 	keep := ws.Keep[b*L : (b+1)*L]
 	if !slices.Contains(keep, false) {
 		keep = nil // no padding: skip the mask in every row
 	}
-
-	sc.k = tensor.PackTransposed(sc.k, k, L, d, 3*H)
-	tensor.Gemm(q, 3*H, L, sc.k, sc.scores, L, nil, tensor.EpNone)
+	scores := sc.scores[:rows*L]
+	tensor.Gemm(q, 3*H, rows, &ws.keys[bh], scores, L, nil, tensor.EpNone)
 	scale := invSqrt(d)
-	for r := 0; r < L; r++ {
-		tensor.SoftmaxRow(sc.scores[r*L:(r+1)*L], scale, keep)
+	for r := 0; r < rows; r++ {
+		tensor.SoftmaxRow(scores[r*L:(r+1)*L], scale, keep)
 	}
-	sc.v = tensor.Pack(sc.v, v, L, d, 3*H)
-	tensor.Gemm(sc.scores, L, L, sc.v, ws.ctx[b*L*H+hd*d:], H, nil, tensor.EpNone)
+	tensor.Gemm(scores, L, rows, &ws.values[bh], ws.ctx[(b*L+r0)*H+hd*d:], H, nil, tensor.EpNone)
 }
