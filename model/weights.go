@@ -59,7 +59,33 @@ func (w *Weights) Params() int64 { return w.params }
 
 // Get returns a private copy of Prefix+name after checking its shape.
 func (w *Weights) Get(name string, shape ...int) []float32 {
-	return slices.Clone(w.GetAbs(w.Prefix+name, shape...))
+	return w.own(w.Prefix+name, w.GetAbs(w.Prefix+name, shape...))
+}
+
+// own returns v, which GetAbs read for name, as memory of the model's own:
+// float16 and bfloat16 tensors were converted into a new slice already, so
+// only float32 views of the mapping are copied.
+func (w *Weights) own(name string, v []float32) []float32 {
+	if v == nil {
+		return nil
+	}
+	if info, ok := w.set.Info(name); ok && info.DType != safetensors.F32 {
+		return v
+	}
+	return cloneFloats(v)
+}
+
+// cloneFloats copies in 64 KiB steps: a single copy of a 100 MB embedding
+// table is one memmove that cannot be preempted, which stalls every
+// stop-the-world of the garbage collector (and so the other loading
+// goroutines) for its whole duration.
+func cloneFloats(v []float32) []float32 {
+	out := make([]float32, len(v))
+	const step = 1 << 14
+	for i := 0; i < len(v); i += step {
+		copy(out[i:min(i+step, len(v))], v[i:])
+	}
+	return out
 }
 
 // View is Get without the copy: for float32 files it points into the
@@ -104,9 +130,9 @@ func (w *Weights) Norm(name string, n int) (g, b []float32) {
 	}
 	full := w.Prefix + name
 	if !w.Has(full+".weight") && w.Has(full+".gamma") {
-		return slices.Clone(w.GetAbs(full+".gamma", n)), slices.Clone(w.GetAbs(full+".beta", n))
+		return w.own(full+".gamma", w.GetAbs(full+".gamma", n)), w.own(full+".beta", w.GetAbs(full+".beta", n))
 	}
-	return slices.Clone(w.GetAbs(full+".weight", n)), slices.Clone(w.GetAbs(full+".bias", n))
+	return w.own(full+".weight", w.GetAbs(full+".weight", n)), w.own(full+".bias", w.GetAbs(full+".bias", n))
 }
 
 // HasPrefix reports whether any tensor name starts with p.
