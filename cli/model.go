@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/engine"
@@ -77,36 +79,65 @@ func loadPipeline(ctx context.Context, env Env, ref string, threads int) (*qa.Pi
 	return p, nil
 }
 
-// qaFlags are the pipeline parameters shared by answer and eval; negative
-// values mean "the pipeline's default".
+// qaFlags are the pipeline parameters shared by answer and eval.
 type qaFlags struct {
-	topK, maxAnswerLen, docStride, maxSeqLen *int
-	impossible, noAlign                      *bool
+	topK, maxAnswerLen   *int
+	docStride, maxSeqLen *optInt
+	impossible, noAlign  *bool
+}
+
+// optInt is an int flag whose default is computed later (from the model);
+// it prints no "(default …)" of its own and remembers whether it was set.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	if n < 0 {
+		return errors.New("must not be negative")
+	}
+	o.v, o.set = n, true
+	return nil
 }
 
 func addQAFlags(fs *flag.FlagSet) *qaFlags {
-	return &qaFlags{
+	f := &qaFlags{
 		topK:         fs.Int("top-k", 1, "number of answers"),
 		maxAnswerLen: fs.Int("max-answer-len", 15, "longest answer in tokens"),
-		docStride:    fs.Int("doc-stride", -1, "overlap of windows in tokens (default min(max_seq_len/2, 128))"),
-		maxSeqLen:    fs.Int("max-seq-len", -1, "window length in tokens (default min(model_max_length, 384))"),
+		docStride:    new(optInt),
+		maxSeqLen:    new(optInt),
 		impossible:   fs.Bool("handle-impossible-answer", false, "allow the empty answer"),
 		noAlign:      fs.Bool("no-align-to-words", false, "do not widen answers to whole words"),
 	}
+	fs.Var(f.docStride, "doc-stride", "overlap of windows in `tokens` (default min(max_seq_len/2, 128))")
+	fs.Var(f.maxSeqLen, "max-seq-len", "window length in `tokens` (default min(model_max_length, 384))")
+	return f
 }
 
 func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
 	par := p.DefaultParams()
 	par.TopK = *f.topK
 	par.MaxAnswerLen = *f.maxAnswerLen
-	if *f.maxSeqLen >= 0 {
-		par.MaxSeqLen = *f.maxSeqLen
-		if *f.docStride < 0 {
+	if f.maxSeqLen.set {
+		par.MaxSeqLen = f.maxSeqLen.v
+		if !f.docStride.set {
 			par.DocStride = min(par.MaxSeqLen/2, 128)
 		}
 	}
-	if *f.docStride >= 0 {
-		par.DocStride = *f.docStride
+	if f.docStride.set {
+		par.DocStride = f.docStride.v
 	}
 	par.HandleImpossibleAnswer = *f.impossible
 	par.AlignToWords = !*f.noAlign
