@@ -233,11 +233,10 @@ func compare(got qa.Result, err error, g goldenLine) (ok, explained bool, msg st
 		a := got.Answers[i]
 		if a.Answer != w.Answer || a.Start != w.Start || a.End != w.End {
 			// A different span is explained when the two candidates' scores
-			// tie within the scores' own precision (see scoreTol): then
-			// which one ranks first is fp32 noise.
-			tie := math.Abs(a.Score-w.Score) <= 1e-4*math.Abs(w.Score)
+			// tie within tieTol: then which one ranks first is fp32 noise.
+			tie := math.Abs(a.Score-w.Score) <= tieTol*math.Abs(w.Score)
 			if i > 0 {
-				tie = tie || math.Abs(got.Answers[i-1].Score-a.Score) <= 1e-4*math.Abs(a.Score)
+				tie = tie || math.Abs(got.Answers[i-1].Score-a.Score) <= tieTol*math.Abs(a.Score)
 			}
 			return false, tie, fmt.Sprintf("answer %d: %q %d–%d (%.6g), Python %q %d–%d (%.6g)", i, a.Answer, a.Start, a.End, a.Score, w.Answer, w.Start, w.End, w.Score)
 		}
@@ -248,30 +247,31 @@ func compare(got qa.Result, err error, g goldenLine) (ok, explained bool, msg st
 	return true, false, ""
 }
 
-// scoreTol bounds the relative difference of every score. The target is
-// 1e-4, which scoreStats checks for 99% of the answers: a score is
-// exp(start+end−logsumexp), so its relative error is the sum of the logits'
-// absolute errors, and fp32 logits of magnitude 30–40 (these random heads)
-// differ by ~5e-5 between any two fp32 engines, transformers included.
-const scoreTol = 1e-3
+// scoreTol bounds the relative difference of every score (the issue's
+// target). A score is exp(start+end−logsumexp), so its relative error is
+// about the sum of the two logits' absolute errors: the goldens' heads give
+// logits of realistic size (|logit| up to ~13, as fine-tuned QA models do)
+// for this to hold with fp32 engines that sum in different orders.
+const scoreTol = 1e-4
 
-// scoreStats counts answers whose score is further than 1e-4 (relative)
-// from Python's; identical spans only.
-func scoreStats(got qa.Result, g goldenLine) (n, far int) {
-	if len(got.Answers) != len(g.Answers) {
-		return 0, 0
-	}
+// tieTol is how close two scores must be for a different span to count as a
+// tie (the 1e-6).
+const tieTol = 1e-6
+
+// maxScoreDiff is the largest relative score difference over the answers
+// whose span matches.
+func maxScoreDiff(got qa.Result, g goldenLine) float64 {
+	var m float64
 	for i, w := range g.Answers {
-		a := got.Answers[i]
-		if a.Answer != w.Answer || a.Start != w.Start || a.End != w.End {
-			continue
+		if i >= len(got.Answers) {
+			break
 		}
-		n++
-		if math.Abs(a.Score-w.Score)/math.Max(math.Abs(w.Score), 1e-12) > 1e-4 {
-			far++
+		a := got.Answers[i]
+		if a.Answer == w.Answer && a.Start == w.Start && a.End == w.End {
+			m = max(m, math.Abs(a.Score-w.Score)/math.Max(math.Abs(w.Score), 1e-12))
 		}
 	}
-	return n, far
+	return m
 }
 
 func paramsFor(p *qa.Pipeline, setting string) qa.Params {
@@ -324,7 +324,7 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 			par := paramsFor(p, setting)
 			const batch = 32
 			bad, explained := 0, 0
-			answers, farScores := 0, 0
+			var maxDiff float64
 			for i := 0; i < len(golden); i += batch {
 				j := min(i+batch, len(golden))
 				reqs := make([]qa.Request, 0, j-i)
@@ -338,9 +338,7 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 				res, errs := p.Answer(context.Background(), reqs)
 				for k, g := range golden[i:j] {
 					if errs[k] == nil {
-						n, far := scoreStats(res[k], g)
-						answers += n
-						farScores += far
+						maxDiff = max(maxDiff, maxScoreDiff(res[k], g))
 					}
 					ok, tie, msg := compare(res[k], errs[k], g)
 					if ok {
@@ -355,13 +353,10 @@ func TestPipelineMatchesTransformers(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d questions, %d differ (%d explained by score ties); %d of %d answer scores differ by more than 1e-4 relative",
-				len(golden), bad, explained, farScores, answers)
+			t.Logf("%d questions, %d differ (%d explained by score ties); scores within %.2g relative",
+				len(golden), bad, explained, maxDiff)
 			if float64(bad) > 0.001*float64(len(golden)) {
 				t.Errorf("%d of %d answers differ: more than 0.1%%", bad, len(golden))
-			}
-			if float64(farScores) > 0.01*float64(answers) {
-				t.Errorf("%d of %d scores differ by more than 1e-4 relative: more than 1%%", farScores, answers)
 			}
 		})
 	}

@@ -93,10 +93,10 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of optimizer steps")
     p.add_argument("--batch", type=int, default=16, help="windows per optimizer step")
     p.add_argument("--micro-batch", type=int, default=16, help="windows per forward pass")
-    p.add_argument("--max-train-questions", type=int, default=2600,
+    p.add_argument("--max-train-questions", type=int, default=6500,
                    help="subsample the training questions to this many (0: all), drawn with --seed")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--max-wall-min", type=float, default=62,
+    p.add_argument("--max-wall-min", type=float, default=150,
                    help="safety stop for the training loop (0: none); recorded if it fires")
     p.add_argument("--bench-steps", type=int, default=0)
     p.add_argument("--eval-only", action="store_true")
