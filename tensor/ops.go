@@ -54,31 +54,47 @@ func SoftmaxRow(x []float32, scale float32, keep []bool) {
 }
 
 // LayerNorm sets out = LayerNorm(x + res) with biased variance, as torch does;
-// res may be nil. The statistics are accumulated in float64.
+// res may be nil. The statistics are accumulated in float64, in four
+// independent sums so the adds do not wait on each other.
 func LayerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	n := len(x)
 	out, gamma, beta = out[:n], gamma[:n], beta[:n]
-	var sum float64
 	if res != nil {
 		res = res[:n]
 		for i, v := range x {
-			s := v + res[i]
-			out[i] = s
-			sum += float64(s)
+			out[i] = v + res[i]
 		}
 	} else {
-		for i, v := range x {
-			out[i] = v
-			sum += float64(v)
-		}
+		copy(out, x)
 	}
-	mean := sum / float64(n)
-	var sq float64
-	for _, v := range out {
-		d := float64(v) - mean
-		sq += d * d
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		v := out[i : i+4 : i+4]
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
 	}
-	inv := 1 / math.Sqrt(sq/float64(n)+float64(eps))
+	for ; i < n; i++ {
+		s0 += float64(out[i])
+	}
+	mean := (s0 + s1 + s2 + s3) / float64(n)
+	var q0, q1, q2, q3 float64
+	i = 0
+	for ; i+4 <= n; i += 4 {
+		v := out[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
+		q0 += d0 * d0
+		q1 += d1 * d1
+		q2 += d2 * d2
+		q3 += d3 * d3
+	}
+	for ; i < n; i++ {
+		d := float64(out[i]) - mean
+		q0 += d * d
+	}
+	inv := 1 / math.Sqrt((q0+q1+q2+q3)/float64(n)+float64(eps))
 	for i, v := range out {
 		out[i] = float32((float64(v)-mean)*inv)*gamma[i] + beta[i]
 	}
