@@ -128,7 +128,7 @@ type GemmTask struct {
 	Ep     Epilogue
 
 	rowBlock, rowBlocks int // rows per block (the last may be shorter), count
-	colBlock, colBlocks int // panels per block (the last may be narrower), count
+	colBlocks           int // column blocks (of whole panels)
 }
 
 // Check validates the shapes against the slices, so a wrong call is an error
@@ -168,17 +168,29 @@ func (g *GemmTask) Split(workers int) int {
 		}
 		cb++
 	}
-	g.colBlock = max(1, (panels+cb-1)/cb)
-	g.colBlocks = max(1, (panels+g.colBlock-1)/g.colBlock)
+	g.colBlocks = cb
 	return g.rowBlocks * g.colBlocks
+}
+
+// block is the part of C that block i covers: rows [i0,i1), columns [j0,j1).
+func (g *GemmTask) block(i int) (i0, i1, j0, j1 int) {
+	i0 = (i / g.colBlocks) * g.rowBlock
+	i1 = min(i0+g.rowBlock, g.M)
+	// The panels are dealt out so that column blocks differ by at most one
+	// panel and there are exactly colBlocks of them.
+	panels, c := g.B.Panels(), i%g.colBlocks
+	q, rem := panels/g.colBlocks, panels%g.colBlocks
+	p0 := c*q + min(c, rem)
+	p1 := p0 + q
+	if c < rem {
+		p1++
+	}
+	return i0, i1, p0 * nr, min(p1*nr, g.B.N)
 }
 
 // Do computes block i of C; it needs no per-worker state.
 func (g *GemmTask) Do(i, _ int) {
-	i0 := (i / g.colBlocks) * g.rowBlock
-	i1 := min(i0+g.rowBlock, g.M)
-	j0 := (i % g.colBlocks) * g.colBlock * nr
-	j1 := min(j0+g.colBlock*nr, g.B.N)
+	i0, i1, j0, j1 := g.block(i)
 	if i0 >= i1 || j0 >= j1 {
 		return
 	}

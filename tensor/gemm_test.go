@@ -206,3 +206,37 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// TestSplitTilesC checks that for many shapes and worker counts the blocks
+// of a split cover every element of C exactly once, and that each worker
+// count gets either a multiple of itself or plenty of blocks.
+func TestSplitTilesC(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := 0; trial < 300; trial++ {
+		m, n := r.IntN(700), r.IntN(3200)
+		if trial < 4 {
+			m, n = []int{0, 384, 3072, 1}[trial], []int{5, 768, 2304, 0}[trial]
+		}
+		workers := 1 + r.IntN(8)
+		b := &Packed{K: 1, N: n}
+		g := GemmTask{M: m, B: b}
+		blocks := g.Split(workers)
+		hits := make([]uint8, m*n)
+		for i := 0; i < blocks; i++ {
+			i0, i1, j0, j1 := g.block(i)
+			for row := i0; row < i1; row++ {
+				for col := j0; col < j1; col++ {
+					hits[row*n+col]++
+				}
+			}
+		}
+		for k, h := range hits {
+			if h != 1 {
+				t.Fatalf("M=%d N=%d workers=%d: C[%d,%d] covered %d times", m, n, workers, k/n, k%n, h)
+			}
+		}
+		if m > 0 && n > 0 && g.colBlocks < b.Panels() && blocks%workers != 0 && blocks < 8*workers {
+			t.Errorf("M=%d N=%d workers=%d: %d blocks", m, n, workers, blocks)
+		}
+	}
+}
