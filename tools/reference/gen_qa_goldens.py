@@ -268,7 +268,8 @@ def calibrate_head(model: nn.Module, tok, samples, target: float) -> float:
 # p_start[0], p_end[0] over sample SQuAD windows is the target below; the null
 # answer then wins about 40% of the SQuAD v2 questions with the scaled-down
 # heads of calibrate_head (bert 3557/8492, roberta 3265/8492; minilm 33 of
-# every 40th, 213) while span scores stay peaked. MiniLM's real [CLS] state is so distinct that a small target suffices.
+# every 40th, 213) while span scores stay peaked. MiniLM's real [CLS] state
+# is so distinct that a small target suffices.
 NULL_BOOST = {"bert": 0.2, "roberta": 0.2}
 MINILM_NULL_TARGET = 0.05
 
