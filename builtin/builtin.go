@@ -9,12 +9,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Name is the --model value that selects the built-in model.
@@ -33,8 +33,9 @@ func Files() fs.FS {
 }
 
 // version names the unpacked folder after the weights, so a binary with a
-// new model never reuses an old folder.
-func version() (string, error) {
+// new model never reuses an old folder. The embedded bytes never change, so
+// the 45 MB are hashed once per process however often Dir is called.
+var version = sync.OnceValues(func() (string, error) {
 	f, err := Files().Open("model.safetensors")
 	if err != nil {
 		return "", err
@@ -45,7 +46,7 @@ func version() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
+})
 
 // Dir unpacks the model under cacheDir (once; later calls find it) and
 // returns the folder. The folder appears atomically: a crash mid-copy
@@ -94,7 +95,7 @@ func Dir(cacheDir string) (string, error) {
 		if _, statErr := os.Stat(filepath.Join(dir, "model.safetensors")); statErr == nil {
 			return dir, nil
 		}
-		return "", fmt.Errorf("built-in model: %w", errors.Join(err))
+		return "", fmt.Errorf("built-in model: %w", err)
 	}
 	return dir, nil
 }

@@ -21,6 +21,9 @@ type Workspace struct {
 	ff  []float32
 	// Keep marks non-padding tokens, T entries.
 	Keep []bool
+	// unpadded marks the sequences with no padding, whose attention needs
+	// no mask; Forward sets it from Keep.
+	unpadded []bool
 	// Scratch is T×max(hidden, …) for architecture use (e.g. embeddings
 	// before a projection).
 	Scratch []float32
@@ -66,6 +69,10 @@ func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
 		ws.Keep = make([]bool, t)
 	}
 	ws.Keep = ws.Keep[:t]
+	if cap(ws.unpadded) < batch {
+		ws.unpadded = make([]bool, batch)
+	}
+	ws.unpadded = ws.unpadded[:batch]
 	for i := range ws.perWorker {
 		ws.perWorker[i].scores = grow(ws.perWorker[i].scores, seq*seq)
 	}
@@ -85,6 +92,9 @@ func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep te
 func (ws *Workspace) Forward(s *Stack, batch, seq int) {
 	t := batch * seq
 	h := s.Hidden
+	for b := range batch {
+		ws.unpadded[b] = !slices.Contains(ws.Keep[b*seq:(b+1)*seq], false)
+	}
 	for _, l := range s.Layers {
 		ws.Linear(l.QKV, ws.X, t, ws.qkv, tensor.EpBias)
 
@@ -175,8 +185,8 @@ func (t *attnTask) Do(i, w int) {
 	sc := &ws.perWorker[w]
 	q := ws.qkv[(b*L+r0)*3*H+hd*d:]
 	keep := ws.Keep[b*L : (b+1)*L]
-	if !slices.Contains(keep, false) {
-		keep = nil // no padding: skip the mask in every row
+	if ws.unpadded[b] {
+		keep = nil // skip the mask in every row
 	}
 	scores := sc.scores[:rows*L]
 	tensor.Gemm(q, 3*H, rows, &ws.keys[bh], scores, L, nil, tensor.EpNone)

@@ -47,6 +47,16 @@
 	VMOVUPS off(DI), Y12 \
 	VMOVUPS off+32(DI), Y13
 
+// STEP6 is one k step of the 6-row kernel: A's column at byte offset off
+// from the current k times B's row already in Y12/Y13.
+#define STEP6(off) \
+	ROW(off(SI), Y0, Y1) \
+	ROW(off(SI)(R8*1), Y2, Y3) \
+	ROW(off(SI)(R8*2), Y4, Y5) \
+	ROW(off(R11), Y6, Y7) \
+	ROW(off(R11)(R8*1), Y8, Y9) \
+	ROW(off(R11)(R8*2), Y10, Y11)
+
 #define STOREROW(lo, hi) \
 	CMPB acc+56(FP), $0 \
 	JEQ 3(PC) \
@@ -86,19 +96,9 @@ tile6:
 	JEQ tail6
 loop6:
 	LOADB(0)
-	ROW((SI), Y0, Y1)
-	ROW((SI)(R8*1), Y2, Y3)
-	ROW((SI)(R8*2), Y4, Y5)
-	ROW((R11), Y6, Y7)
-	ROW((R11)(R8*1), Y8, Y9)
-	ROW((R11)(R8*2), Y10, Y11)
+	STEP6(0)
 	LOADB(64)
-	ROW(4(SI), Y0, Y1)
-	ROW(4(SI)(R8*1), Y2, Y3)
-	ROW(4(SI)(R8*2), Y4, Y5)
-	ROW(4(R11), Y6, Y7)
-	ROW(4(R11)(R8*1), Y8, Y9)
-	ROW(4(R11)(R8*2), Y10, Y11)
+	STEP6(4)
 	ADDQ $8, SI
 	ADDQ $8, R11
 	ADDQ $128, DI
@@ -108,12 +108,7 @@ tail6:
 	ANDQ $1, CX
 	JEQ store6
 	LOADB(0)
-	ROW((SI), Y0, Y1)
-	ROW((SI)(R8*1), Y2, Y3)
-	ROW((SI)(R8*2), Y4, Y5)
-	ROW((R11), Y6, Y7)
-	ROW((R11)(R8*1), Y8, Y9)
-	ROW((R11)(R8*2), Y10, Y11)
+	STEP6(0)
 store6:
 	STOREROW(Y0, Y1)
 	STOREROW(Y2, Y3)
