@@ -11,6 +11,13 @@ thread count), so thread pools never overlap and load times are cold-ish.
 
     /root/.venvs/askref/bin/python bench/compare.py            # full default run
     bench/compare.py --models distilbert-qa --shapes 1x128 --threads 1 --json out.json
+    bench/compare.py --models distilbert-qa --shapes 1x384 --threads 2 --rounds 7 --skip torch,peak
+
+--rounds N repeats every measurement N times with the engines interleaved
+(ORT, torch, ask, then again), because a shared VM drifts by ±8% over a
+minute: a ratio of two medians taken minutes apart says more about the
+drift than about the engines. Each cell then reports the median over rounds
+and the ratio as the median of the per-round ratios with their range.
 
 The ask column comes from `ask bench --model DIR --batch B --seq S --threads T
 --json` (built with `go build -o /tmp/ask ./cmd/ask` unless --ask is given);
@@ -364,6 +371,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="base", choices=("base", "tiny"),
                     help="checkpoint size from gen_models.py (tiny: to try the script quickly)")
     ap.add_argument("--runs-scale", type=float, default=1.0, help="multiply the timed runs per shape")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every measurement this many times, engines interleaved; cells report the median")
     ap.add_argument("--skip", default="", help="comma list of engines to skip: ask,ort,torch,peak")
     ap.add_argument("--json", dest="json_out", metavar="OUT", help="write raw results here")
     # worker mode
@@ -386,7 +395,8 @@ def main(argv=None) -> int:
     results = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
                            "cpu_count": os.cpu_count(), "python": platform.python_version()},
                "config": {"models": models, "shapes": args.shapes, "threads": threads,
-                          "runs": {s: runs_for(s, args.runs_scale) for s in args.shapes}},
+                          "runs": {s: runs_for(s, args.runs_scale) for s in args.shapes},
+                          "rounds": args.rounds},
                "peak": {}, "models": {}}
     try:
         with open("/proc/cpuinfo") as f:
@@ -413,33 +423,42 @@ def main(argv=None) -> int:
             ex = ensure_onnx(d)
             if ex:
                 entry["onnx_export"] = ex
-        per = {}
-        for t in threads:
-            if "ort" not in skip:
-                log(f"{arch}: onnxruntime, {t} thread(s)")
-                per[("ort", t)] = call_worker("ort", model_dir=d, threads=t, shapes=args.shapes,
-                                              scale=args.runs_scale)
-                entry["load_ms"].setdefault("ort", {})[str(t)] = per[("ort", t)]["load_ms"]
-                entry["ort_version"] = per[("ort", t)]["version"]
-            if "torch" not in skip:
-                log(f"{arch}: torch, {t} thread(s)")
-                per[("torch", t)] = call_worker("torch", model_dir=d, threads=t, shapes=args.shapes,
-                                                scale=args.runs_scale)
-                entry["load_ms"].setdefault("torch", {})[str(t)] = per[("torch", t)]["load_ms"]
-                entry["torch_version"] = per[("torch", t)]["version"]
-            for shape in args.shapes:
-                b, l = parse_shape(shape)
-                row = {"shape": shape, "batch": b, "seq": l, "threads": t, "flops": flops(cfg, b, l)}
-                if "ask" not in skip:
-                    log(f"{arch}: ask {shape}, {t} thread(s)")
-                    w, n = runs_for(shape, args.runs_scale)
-                    row["ask"] = ask.run(d, b, l, t, w, n)
-                    if row["ask"] and "load_ms" in row["ask"]:
-                        entry["load_ms"].setdefault("ask", {})[str(t)] = row["ask"]["load_ms"]
-                for eng in ("ort", "torch"):
-                    if (eng, t) in per:
-                        row[eng] = per[(eng, t)]["shapes"][shape]
-                entry["runs"].append(row)
+        # Each round runs every engine once per thread count, one after the
+        # other, so slow drifts of a shared machine hit all engines alike;
+        # the report gives each cell's median over rounds and the spread of
+        # the per-round ratios.
+        rounds = []
+        for rnd in range(args.rounds):
+            per, rows = {}, []
+            for t in threads:
+                tag = f" (round {rnd + 1}/{args.rounds})" if args.rounds > 1 else ""
+                if "ort" not in skip:
+                    log(f"{arch}: onnxruntime, {t} thread(s){tag}")
+                    per[("ort", t)] = call_worker("ort", model_dir=d, threads=t, shapes=args.shapes,
+                                                  scale=args.runs_scale)
+                    entry["load_ms"].setdefault("ort", {})[str(t)] = per[("ort", t)]["load_ms"]
+                    entry["ort_version"] = per[("ort", t)]["version"]
+                if "torch" not in skip:
+                    log(f"{arch}: torch, {t} thread(s){tag}")
+                    per[("torch", t)] = call_worker("torch", model_dir=d, threads=t, shapes=args.shapes,
+                                                    scale=args.runs_scale)
+                    entry["load_ms"].setdefault("torch", {})[str(t)] = per[("torch", t)]["load_ms"]
+                    entry["torch_version"] = per[("torch", t)]["version"]
+                for shape in args.shapes:
+                    b, l = parse_shape(shape)
+                    row = {"shape": shape, "batch": b, "seq": l, "threads": t, "flops": flops(cfg, b, l)}
+                    if "ask" not in skip:
+                        log(f"{arch}: ask {shape}, {t} thread(s){tag}")
+                        w, n = runs_for(shape, args.runs_scale)
+                        row["ask"] = ask.run(d, b, l, t, w, n)
+                        if row["ask"] and "load_ms" in row["ask"]:
+                            entry["load_ms"].setdefault("ask", {})[str(t)] = row["ask"]["load_ms"]
+                    for eng in ("ort", "torch"):
+                        if (eng, t) in per:
+                            row[eng] = per[(eng, t)]["shapes"][shape]
+                    rows.append(row)
+            rounds.append(rows)
+        entry["runs"] = merge_rounds(rounds)
         results["models"][arch] = entry
     if ask.na_reason:
         results["ask_na_reason"] = ask.na_reason
@@ -452,10 +471,48 @@ def main(argv=None) -> int:
     return 0
 
 
+def merge_rounds(rounds: list[list[dict]]) -> list[dict]:
+    """One row per cell: each engine's median over rounds of its median ms,
+    and the per-round ask/ORT and ask/torch ratios (measured back to back)."""
+    merged = []
+    for i, row in enumerate(rounds[0]):
+        cells = [r[i] for r in rounds]
+        out = {k: v for k, v in row.items() if k not in ("ask", "ort", "torch")}
+        for eng in ("ask", "ort", "torch"):
+            got = [c[eng] for c in cells if c.get(eng) and "median_ms" in c[eng]]
+            if not got:
+                if eng in row:
+                    out[eng] = row[eng]
+                continue
+            m = dict(got[0])
+            m["median_ms"] = statistics.median(float(g["median_ms"]) for g in got)
+            if all("p90_ms" in g for g in got):
+                m["p90_ms"] = statistics.median(float(g["p90_ms"]) for g in got)
+            m["min_ms"] = min(float(g.get("min_ms", g["median_ms"])) for g in got)
+            m["round_medians_ms"] = [float(g["median_ms"]) for g in got]
+            out[eng] = m
+        for other in ("ort", "torch"):
+            ratios = [_ms(c.get("ask")) / _ms(c.get(other)) for c in cells
+                      if _ms(c.get("ask")) and _ms(c.get(other))]
+            if ratios:
+                out[f"ask_{other}_ratios"] = ratios
+        merged.append(out)
+    return merged
+
+
 def _ms(r):
     if not r or "median_ms" not in r:
         return None
     return float(r["median_ms"])
+
+
+def ratio(per_round: list[float], a, b) -> str:
+    """The median of the per-round ratios, with their range when there were
+    several rounds."""
+    if len(per_round) > 1:
+        return (f"{statistics.median(per_round):.2f} "
+                f"({min(per_round):.2f}–{max(per_round):.2f})")
+    return fmt(a / b if a and b else None, ".2f")
 
 
 def print_report(res: dict) -> None:
@@ -472,6 +529,9 @@ def print_report(res: dict) -> None:
             out.append(f"| {t} | {p['best_gflops']:.1f} | {p['median_gflops']:.1f} | {arch} |")
     out.append("")
     out.append("Median ms (p90 in the JSON); GFLOP/s = FLOPs / median; % of peak = vs sgemm best at the same threads.")
+    if res["config"].get("rounds", 1) > 1:
+        out.append(f"{res['config']['rounds']} rounds, engines interleaved: ms are medians over rounds; a ratio is "
+                   "the median of the per-round ratios (range in brackets).")
     out.append("")
     out.append("| model | shape | thr | ask ms | ORT ms | torch ms | ask/ORT | ask/torch "
                "| GFLOP/s ask | GFLOP/s ORT | GFLOP/s torch | % peak ask | % peak ORT | % peak torch |")
@@ -479,12 +539,13 @@ def print_report(res: dict) -> None:
     for arch, e in res["models"].items():
         for r in e["runs"]:
             a, o, t = _ms(r.get("ask")), _ms(r.get("ort")), _ms(r.get("torch"))
+            ro, rt = r.get("ask_ort_ratios") or [], r.get("ask_torch_ratios") or []
             peak = res["peak"].get(str(r["threads"]), {}).get("best_gflops")
             g = {k: (r["flops"] / (v * 1e-3) / 1e9 if v else None) for k, v in (("a", a), ("o", o), ("t", t))}
             pct = {k: (100.0 * v / peak if v and peak else None) for k, v in g.items()}
             out.append(
                 f"| {arch} | {r['shape']} | {r['threads']} | {fmt(a)} | {fmt(o)} | {fmt(t)} "
-                f"| {fmt(a / o if a and o else None, '.2f')} | {fmt(a / t if a and t else None, '.2f')} "
+                f"| {ratio(ro, a, o)} | {ratio(rt, a, t)} "
                 f"| {fmt(g['a'])} | {fmt(g['o'])} | {fmt(g['t'])} "
                 f"| {fmt(pct['a'], '.0f')} | {fmt(pct['o'], '.0f')} | {fmt(pct['t'], '.0f')} |")
     out.append("")

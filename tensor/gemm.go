@@ -3,7 +3,8 @@ package tensor
 import "fmt"
 
 // nr is the width of a packed panel: the number of columns one micro-kernel
-// call produces (two 8-float AVX2 registers per row).
+// call produces (two 8-float AVX2 registers per row, or one AVX-512
+// register; the AVX-512 kernel takes two panels at a time).
 const nr = 16
 
 // mr is the number of rows one micro-kernel call produces.
@@ -205,11 +206,17 @@ func (g *GemmTask) Do(i, _ int) {
 		kn := min(kc, k-k0)
 		acc := k0 > 0
 		a := g.A[i0*g.Lda+k0:]
+		pair := pairKernel()
 		for j := j0; j < j1; j += nr {
 			pan := g.B.panel(j / nr)[k0*nr:]
 			c := g.C[i0*g.Ldc+j:]
 			if w := min(nr, j1-j); w < nr {
 				edgeTile(rows, kn, a, g.Lda, pan, c, g.Ldc, w, acc)
+				continue
+			}
+			if pair && j+2*nr <= j1 {
+				kernelPair(rows, kn, a, g.Lda, pan, g.B.panel(j/nr + 1)[k0*nr:], c, g.Ldc, acc)
+				j += nr
 				continue
 			}
 			kernel(rows, kn, a, g.Lda, pan, c, g.Ldc, acc)

@@ -1,10 +1,28 @@
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
 
-// hasAVX2 selects the assembly micro-kernels; it is fixed at start-up from
-// the CPU's feature bits.
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	"golang.org/x/sys/cpu"
+)
+
+// hasAVX2 and hasAVX512 select the assembly micro-kernels; they are fixed at
+// start-up from the CPU's feature bits (x/sys/cpu also checks that the OS
+// saves the wider registers). ASK_GEMM_KERNEL=avx2 or generic turns the
+// faster paths off, to compare kernels on one machine or to rule one out.
+var hasAVX2, hasAVX512 = kernelSupport(os.Getenv("ASK_GEMM_KERNEL"))
+
+func kernelSupport(force string) (avx2, avx512 bool) {
+	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && force != "generic"
+	avx512 = avx2 && cpu.X86.HasAVX512F && force != "avx2"
+	return avx2, avx512
+}
+
+//go:noescape
+func kernAVX512_12x32(n, k int, a *float32, lda int, b0, b1 *float32, c *float32, ldc int, acc bool)
+
+//go:noescape
+func kernAVX512_12(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
 func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
@@ -20,7 +38,10 @@ func kernAVX2_1(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, 
 
 // Kernel names the micro-kernel in use, for benchmarks and logs.
 func Kernel() string {
-	if hasAVX2 {
+	switch {
+	case hasAVX512:
+		return "avx512f"
+	case hasAVX2:
 		return "avx2+fma"
 	}
 	return "generic"
@@ -37,11 +58,19 @@ func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool
 	_ = a[(rows-1)*lda+k-1]
 	_ = b[k*nr-1]
 	_ = c[(rows-1)*ldc+nr-1]
-	tiles := rows / mr
-	if tiles > 0 {
-		kernAVX2_6(tiles, k, &a[0], lda, &b[0], &c[0], ldc, acc)
+	r := 0
+	if hasAVX512 && rows >= 12 {
+		// The rows past the last 12-row tile go to the AVX2 kernels below:
+		// they are a small part of any product worth AVX-512.
+		tiles := rows / 12
+		kernAVX512_12(tiles, k, &a[0], lda, &b[0], &c[0], ldc, acc)
+		r = tiles * 12
 	}
-	for r := tiles * mr; r < rows; {
+	if tiles := (rows - r) / mr; tiles > 0 {
+		kernAVX2_6(tiles, k, &a[r*lda], lda, &b[0], &c[r*ldc], ldc, acc)
+		r += tiles * mr
+	}
+	for r < rows {
 		ap, cp := &a[r*lda], &c[r*ldc]
 		switch n := rows - r; {
 		case n >= 4:
@@ -54,6 +83,28 @@ func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool
 			kernAVX2_1(1, k, ap, lda, &b[0], cp, ldc, acc)
 			r++
 		}
+	}
+}
+
+// pairKernel reports whether kernelPair is faster than two kernel calls.
+func pairKernel() bool { return hasAVX512 }
+
+// kernelPair is kernel over two adjacent panels b0 and b1 (C's columns
+// [0,nr) and [nr,2nr)).
+func kernelPair(rows, k int, a []float32, lda int, b0, b1, c []float32, ldc int, acc bool) {
+	r := 0
+	if hasAVX512 && rows >= 12 {
+		_ = a[(rows-1)*lda+k-1]
+		_ = b0[k*nr-1]
+		_ = b1[k*nr-1]
+		_ = c[(rows-1)*ldc+2*nr-1]
+		tiles := rows / 12
+		kernAVX512_12x32(tiles, k, &a[0], lda, &b0[0], &b1[0], &c[0], ldc, acc)
+		r = tiles * 12
+	}
+	if r < rows {
+		kernel(rows-r, k, a[r*lda:], lda, b0, c[r*ldc:], ldc, acc)
+		kernel(rows-r, k, a[r*lda:], lda, b1, c[r*ldc+nr:], ldc, acc)
 	}
 }
 

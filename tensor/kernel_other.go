@@ -8,3 +8,10 @@ func Kernel() string { return "generic" }
 func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 	kernelGo(rows, k, a, lda, b, c, ldc, acc)
 }
+
+func pairKernel() bool { return false }
+
+func kernelPair(rows, k int, a []float32, lda int, b0, b1, c []float32, ldc int, acc bool) {
+	kernel(rows, k, a, lda, b0, c, ldc, acc)
+	kernel(rows, k, a, lda, b1, c[nr:], ldc, acc)
+}
