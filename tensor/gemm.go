@@ -219,7 +219,11 @@ func (g *GemmTask) Do(i, _ int) {
 				j += nr
 				continue
 			}
-			kernel(rows, kn, a, g.Lda, pan, c, g.Ldc, acc)
+			var next *float32
+			if j+nr < j1 {
+				next = &g.B.panel(j/nr + 1)[k0*nr]
+			}
+			kernelPrefetch(rows, kn, a, g.Lda, pan, c, g.Ldc, acc, next)
 		}
 	}
 	if g.Ep != EpNone {

@@ -25,7 +25,7 @@ func kernAVX512_12x32(n, k int, a *float32, lda int, b0, b1 *float32, c *float32
 func kernAVX512_12(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
+func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool, next *float32)
 
 //go:noescape
 func kernAVX2_4(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
@@ -50,6 +50,12 @@ func Kernel() string {
 // kernel computes C[rows×nr] (+)= A[rows×k]·B[k×nr] for rows >= 1, k >= 1:
 // A row-major with stride lda, B a packed panel slice, C with stride ldc.
 func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+	kernelPrefetch(rows, k, a, lda, b, c, ldc, acc, nil)
+}
+
+// kernelPrefetch is kernel that also pulls next (the same k range of the
+// next panel, or nil) towards L2 while the first tile runs.
+func kernelPrefetch(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool, next *float32) {
 	if !hasAVX2 {
 		kernelGo(rows, k, a, lda, b, c, ldc, acc)
 		return
@@ -67,7 +73,7 @@ func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool
 		r = tiles * 12
 	}
 	if tiles := (rows - r) / mr; tiles > 0 {
-		kernAVX2_6(tiles, k, &a[r*lda], lda, &b[0], &c[r*ldc], ldc, acc)
+		kernAVX2_6(tiles, k, &a[r*lda], lda, &b[0], &c[r*ldc], ldc, acc, next)
 		r += tiles * mr
 	}
 	for r < rows {

@@ -6,13 +6,15 @@
 // the column panels anyway. B is a packed panel (16 floats per k); C rows
 // are ldc floats apart. Accumulators: two ymm per row.
 //
-// func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
+// func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool, next *float32)
 // runs n consecutive 6-row tiles over the same panel, so the Go side pays
-// one call per panel instead of one per tile. The R = 4, 2, 1 kernels take
-// the same arguments and run one tile.
+// one call per panel instead of one per tile; during the first tile it
+// prefetches next (the next panel's k range, unless nil) into L2. The
+// R = 4, 2, 1 kernels take the same arguments but next and run one tile.
 //
 // Registers: BX tiles left, CX k, SI row 0, R11 row 3, R8 lda bytes, DI B,
-// DX C row, R9 ldc bytes, R12/R13 the tile's A and C starts, R10 loop count.
+// DX C row, R9 ldc bytes, R12/R13 the tile's A and C starts, R10 loop count,
+// AX the prefetch pointer (6-row kernel).
 
 #define LOADARGS \
 	MOVQ n+0(FP), BX \
@@ -66,8 +68,9 @@
 	VMOVUPS hi, 32(DX) \
 	ADDQ R9, DX
 
-TEXT ·kernAVX2_6(SB), NOSPLIT, $0-57
+TEXT ·kernAVX2_6(SB), NOSPLIT, $0-72
 	LOADARGS
+	MOVQ next+64(FP), AX
 	TESTQ BX, BX
 	JEQ done6
 tile6:
@@ -94,6 +97,26 @@ tile6:
 	MOVQ CX, R10
 	SHRQ $1, R10
 	JEQ tail6
+	TESTQ AX, AX
+	JEQ loop6
+	// First tile only: pull the next panel's strip towards L2 while this
+	// one computes (it starts on another page, where the hardware
+	// prefetcher would begin cold).
+loop6pf:
+	PREFETCHT1 (AX)
+	PREFETCHT1 64(AX)
+	ADDQ $128, AX
+	LOADB(0)
+	STEP6(0)
+	LOADB(64)
+	STEP6(4)
+	ADDQ $8, SI
+	ADDQ $8, R11
+	ADDQ $128, DI
+	DECQ R10
+	JNZ loop6pf
+	XORQ AX, AX
+	JMP tail6
 loop6:
 	LOADB(0)
 	STEP6(0)

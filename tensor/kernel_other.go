@@ -9,6 +9,10 @@ func kernel(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool
 	kernelGo(rows, k, a, lda, b, c, ldc, acc)
 }
 
+func kernelPrefetch(rows, k int, a []float32, lda int, b, c []float32, ldc int, acc bool, _ *float32) {
+	kernelGo(rows, k, a, lda, b, c, ldc, acc)
+}
+
 func pairKernel() bool { return false }
 
 func kernelPair(rows, k int, a []float32, lda int, b0, b1, c []float32, ldc int, acc bool) {
