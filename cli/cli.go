@@ -11,6 +11,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/askqa/ask/tensor"
 )
 
 // Env is what a command may touch of its process.
@@ -55,6 +57,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 			return 2
 		}
 		return 0
+	}
+	if err := tensor.CheckKernelChoice(env.Getenv("ASK_GEMM_KERNEL")); err != nil {
+		fmt.Fprintf(env.Stderr, "ask: %v\n", err)
+		return 2
 	}
 	c, ok := cmds[args[0]]
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,21 @@ func TestUnknownModelFolderSaysWhatToDo(t *testing.T) {
 	_, errs, code := run(t, "", "bench", "--model", t.TempDir())
 	if code != 1 || !strings.Contains(errs, "config.json") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestUnknownKernelChoiceIsAnError(t *testing.T) {
+	var stderr strings.Builder
+	code := Run(context.Background(), []string{"bench", "--model", "builtin"}, Env{
+		Stdout: io.Discard, Stderr: &stderr,
+		Getenv: func(k string) string {
+			if k == "ASK_GEMM_KERNEL" {
+				return "avx-2"
+			}
+			return ""
+		},
+	})
+	if code != 2 || !strings.Contains(stderr.String(), `ASK_GEMM_KERNEL="avx-2"`) {
+		t.Fatalf("exit %d, stderr %q; want 2 and a message naming the value", code, stderr.String())
 	}
 }

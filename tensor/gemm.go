@@ -2,6 +2,16 @@ package tensor
 
 import "fmt"
 
+// CheckKernelChoice reports an ASK_GEMM_KERNEL value the kernel selection
+// would ignore, so a typo is an error instead of a silent default.
+func CheckKernelChoice(v string) error {
+	switch v {
+	case "", "avx2", "generic":
+		return nil
+	}
+	return fmt.Errorf("ASK_GEMM_KERNEL=%q: want avx2 or generic (to turn faster kernels off), or leave it unset", v)
+}
+
 // nr is the width of a packed panel: the number of columns one micro-kernel
 // call produces (two 8-float AVX2 registers per row, or one AVX-512
 // register; the AVX-512 kernel takes two panels at a time).
