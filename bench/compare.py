@@ -432,18 +432,14 @@ def main(argv=None) -> int:
             per, rows = {}, []
             for t in threads:
                 tag = f" (round {rnd + 1}/{args.rounds})" if args.rounds > 1 else ""
-                if "ort" not in skip:
-                    log(f"{arch}: onnxruntime, {t} thread(s){tag}")
-                    per[("ort", t)] = call_worker("ort", model_dir=d, threads=t, shapes=args.shapes,
-                                                  scale=args.runs_scale)
-                    entry["load_ms"].setdefault("ort", {})[str(t)] = per[("ort", t)]["load_ms"]
-                    entry["ort_version"] = per[("ort", t)]["version"]
-                if "torch" not in skip:
-                    log(f"{arch}: torch, {t} thread(s){tag}")
-                    per[("torch", t)] = call_worker("torch", model_dir=d, threads=t, shapes=args.shapes,
+                for eng, name in (("ort", "onnxruntime"), ("torch", "torch")):
+                    if eng in skip:
+                        continue
+                    log(f"{arch}: {name}, {t} thread(s){tag}")
+                    r = per[(eng, t)] = call_worker(eng, model_dir=d, threads=t, shapes=args.shapes,
                                                     scale=args.runs_scale)
-                    entry["load_ms"].setdefault("torch", {})[str(t)] = per[("torch", t)]["load_ms"]
-                    entry["torch_version"] = per[("torch", t)]["version"]
+                    entry["load_ms"].setdefault(eng, {})[str(t)] = r["load_ms"]
+                    entry[f"{eng}_version"] = r["version"]
                 for shape in args.shapes:
                     b, l = parse_shape(shape)
                     row = {"shape": shape, "batch": b, "seq": l, "threads": t, "flops": flops(cfg, b, l)}

@@ -59,6 +59,18 @@
 	ROW(off(R11)(R8*1), Y8, Y9) \
 	ROW(off(R11)(R8*2), Y10, Y11)
 
+// STEP6X2 is one pass of the 6-row kernel's loop: two k steps, then the
+// pointers move on and the count goes down (the caller's JNZ tests it).
+#define STEP6X2 \
+	LOADB(0) \
+	STEP6(0) \
+	LOADB(64) \
+	STEP6(4) \
+	ADDQ $8, SI \
+	ADDQ $8, R11 \
+	ADDQ $128, DI \
+	DECQ R10
+
 #define STOREROW(lo, hi) \
 	CMPB acc+56(FP), $0 \
 	JEQ 3(PC) \
@@ -106,26 +118,12 @@ loop6pf:
 	PREFETCHT1 (AX)
 	PREFETCHT1 64(AX)
 	ADDQ $128, AX
-	LOADB(0)
-	STEP6(0)
-	LOADB(64)
-	STEP6(4)
-	ADDQ $8, SI
-	ADDQ $8, R11
-	ADDQ $128, DI
-	DECQ R10
+	STEP6X2
 	JNZ loop6pf
 	XORQ AX, AX
 	JMP tail6
 loop6:
-	LOADB(0)
-	STEP6(0)
-	LOADB(64)
-	STEP6(4)
-	ADDQ $8, SI
-	ADDQ $8, R11
-	ADDQ $128, DI
-	DECQ R10
+	STEP6X2
 	JNZ loop6
 tail6:
 	ANDQ $1, CX

@@ -31,6 +31,21 @@
 	PREFETCHT0 60(DX) \
 	ADDQ R9, DX
 
+// PREFETCH12 prefetches the tile's twelve C rows with the given macro.
+#define PREFETCH12(row) \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row \
+	row
+
 #define STOREROW(r) \
 	CMPB acc+56(FP), $0 \
 	JEQ 2(PC) \
@@ -83,38 +98,42 @@
 	VMOVUPS hi, 64(DX) \
 	ADDQ R9, DX
 
+// ARGS12 loads what both kernels take at the same offsets; ROWS12 points
+// SI, R11, AX and CX at rows 0, 3, 6 and 9 of the tile starting at R12;
+// NEXT12 moves R12 and R13 twelve rows down in A and C.
+#define ARGS12 \
+	MOVQ n+0(FP), BX \
+	MOVQ lda+24(FP), R8 \
+	SHLQ $2, R8 \
+	MOVQ a+16(FP), R12
+
+#define ROWS12 \
+	MOVQ R12, SI \
+	LEAQ (R12)(R8*2), R11 \
+	ADDQ R8, R11 \
+	LEAQ (R11)(R8*2), AX \
+	ADDQ R8, AX \
+	LEAQ (AX)(R8*2), CX \
+	ADDQ R8, CX
+
+#define NEXT12 \
+	LEAQ (R12)(R8*8), R12 \
+	LEAQ (R12)(R8*4), R12 \
+	LEAQ (R13)(R9*8), R13 \
+	LEAQ (R13)(R9*4), R13
+
 TEXT ·kernAVX512_12(SB), NOSPLIT, $0-57
-	MOVQ n+0(FP), BX
-	MOVQ lda+24(FP), R8
-	SHLQ $2, R8
+	ARGS12
 	MOVQ ldc+48(FP), R9
 	SHLQ $2, R9
-	MOVQ a+16(FP), R12
 	MOVQ c+40(FP), R13
 	TESTQ BX, BX
 	JEQ done
 tile:
-	MOVQ R12, SI
-	LEAQ (R12)(R8*2), R11
-	ADDQ R8, R11
-	LEAQ (R11)(R8*2), AX
-	ADDQ R8, AX
-	LEAQ (AX)(R8*2), CX
-	ADDQ R8, CX
+	ROWS12
 	MOVQ b+32(FP), DI
 	MOVQ R13, DX
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
-	PREFETCHC
+	PREFETCH12(PREFETCHC)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -162,11 +181,7 @@ store:
 	STOREROW(Z9)
 	STOREROW(Z10)
 	STOREROW(Z11)
-	// Next tile: twelve rows down in A and C.
-	LEAQ (R12)(R8*8), R12
-	LEAQ (R12)(R8*4), R12
-	LEAQ (R13)(R9*8), R13
-	LEAQ (R13)(R9*4), R13
+	NEXT12
 	DECQ BX
 	JNZ tile
 done:
@@ -174,36 +189,16 @@ done:
 	RET
 
 TEXT ·kernAVX512_12x32(SB), NOSPLIT, $0-65
-	MOVQ n+0(FP), BX
-	MOVQ lda+24(FP), R8
-	SHLQ $2, R8
+	ARGS12
 	MOVQ ldc+56(FP), R9
 	SHLQ $2, R9
-	MOVQ a+16(FP), R12
 	MOVQ c+48(FP), R13
 	TESTQ BX, BX
 	JEQ done2
 tile2:
-	MOVQ R12, SI
-	LEAQ (R12)(R8*2), R11
-	ADDQ R8, R11
-	LEAQ (R11)(R8*2), AX
-	ADDQ R8, AX
-	LEAQ (AX)(R8*2), CX
-	ADDQ R8, CX
+	ROWS12
 	MOVQ R13, DX
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
-	PREFETCHC2
+	PREFETCH12(PREFETCHC2)
 	MOVQ b0+32(FP), DI
 	MOVQ b1+40(FP), DX
 	VPXORD Z0, Z0, Z0
@@ -269,10 +264,7 @@ store2:
 	STOREROW2(Z18, Z19)
 	STOREROW2(Z20, Z21)
 	STOREROW2(Z22, Z23)
-	LEAQ (R12)(R8*8), R12
-	LEAQ (R12)(R8*4), R12
-	LEAQ (R13)(R9*8), R13
-	LEAQ (R13)(R9*4), R13
+	NEXT12
 	DECQ BX
 	JNZ tile2
 done2:
