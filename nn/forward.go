@@ -85,7 +85,7 @@ func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
 // Linear runs y = x·Wᵀ + b (plus an activation if ep says so) over the pool.
 func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep tensor.Epilogue) {
 	ws.gemm = tensor.GemmTask{A: x, Lda: l.In, M: rows, B: l.W, C: y, Ldc: l.Out, Bias: l.B, Ep: ep}
-	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Split(ws.pool.Size()))
+	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Split())
 }
 
 // Forward runs the stack over ws.X (batch×seq rows) in place.
@@ -128,8 +128,8 @@ type normTask struct {
 	rows, width int
 }
 
-func (t *normTask) Do(i, _ int) {
-	for r := i * normRows; r < min((i+1)*normRows, t.rows); r++ {
+func (t *normTask) Do(lo, hi, _ int) {
+	for r := lo * normRows; r < min(hi*normRows, t.rows); r++ {
 		o := r * t.width
 		var res []float32
 		if t.res != nil {
@@ -146,7 +146,13 @@ type packKVTask struct {
 	seq, hidden, heads int
 }
 
-func (t *packKVTask) Do(i, _ int) {
+func (t *packKVTask) Do(lo, hi, _ int) {
+	for i := lo; i < hi; i++ {
+		t.pack(i)
+	}
+}
+
+func (t *packKVTask) pack(i int) {
 	ws := t.ws
 	b, hd := i/t.heads, i%t.heads
 	d := t.hidden / t.heads
@@ -173,7 +179,13 @@ func attnChunk(batch, heads, seq, workers int) int {
 	return (c + 5) / 6 * 6
 }
 
-func (t *attnTask) Do(i, w int) {
+func (t *attnTask) Do(lo, hi, w int) {
+	for i := lo; i < hi; i++ {
+		t.piece(i, w)
+	}
+}
+
+func (t *attnTask) piece(i, w int) {
 	ws := t.ws
 	chunks := (t.seq + t.chunk - 1) / t.chunk
 	bh, c := i/chunks, i%chunks

@@ -121,13 +121,10 @@ const (
 // Pool.
 func Gemm(a []float32, lda, m int, b *Packed, c []float32, ldc int, bias []float32, ep Epilogue) {
 	g := GemmTask{A: a, Lda: lda, M: m, B: b, C: c, Ldc: ldc, Bias: bias, Ep: ep}
-	n := g.Split(1)
-	for i := 0; i < n; i++ {
-		g.Do(i, 0)
-	}
+	g.Do(0, g.Split(), 0)
 }
 
-// GemmTask is one matrix product split into blocks for a Pool: call Split,
+// GemmTask is one matrix product split into pieces for a Pool: call Split,
 // then run that many pieces.
 type GemmTask struct {
 	A      []float32
@@ -139,7 +136,8 @@ type GemmTask struct {
 	Ep     Epilogue
 
 	rowBlock, rowBlocks int // rows per block (the last may be shorter), count
-	colBlocks           int // column blocks (of whole panels)
+	step                int // panels per piece
+	pieces              int // pieces per row block
 }
 
 // Check validates the shapes against the slices, so a wrong call is an error
@@ -159,49 +157,52 @@ func (g *GemmTask) Check() error {
 	return nil
 }
 
-// Split cuts C into blocks of nearly equal work for the given number of
-// workers and returns how many there are. Row blocks hold at most mc rows
-// and column blocks at most nc columns, as the cache blocking wants; within
-// that, the sizes are evened out and the column blocks made more numerous
-// until every worker gets the same number of blocks (or enough of them that
-// the last round barely matters), because a worker left idle at the end of
-// each of the dozens of products in a forward pass costs more than slightly
-// smaller blocks do.
-func (g *GemmTask) Split(workers int) int {
+// Split cuts C into pieces and returns how many there are. A piece is one
+// row block (at most mc rows, the blocks evened out) by one column panel
+// (two where the kernel takes panels in pairs), numbered row block by row
+// block, so a run of consecutive pieces is a rectangle of C, or a few
+// whose rows follow on. The pool hands out long runs first and single
+// pieces at the end, which keeps the workers level without cutting the
+// big rectangles small.
+func (g *GemmTask) Split() int {
 	g.rowBlocks = max(1, (g.M+mc-1)/mc)
 	g.rowBlock = (g.M + g.rowBlocks - 1) / g.rowBlocks
-	panels := g.B.Panels()
-	cb := max(1, (panels*nr+nc-1)/nc)
-	for workers > 1 && cb < panels {
-		n := g.rowBlocks * cb
-		if n%workers == 0 && n >= 4*workers || n >= 8*workers {
-			break
-		}
-		cb++
+	g.step = 1
+	if pairKernel() {
+		g.step = 2
 	}
-	g.colBlocks = cb
-	return g.rowBlocks * g.colBlocks
+	g.pieces = (g.B.Panels() + g.step - 1) / g.step
+	return g.rowBlocks * g.pieces
 }
 
-// block is the part of C that block i covers: rows [i0,i1), columns [j0,j1).
-func (g *GemmTask) block(i int) (i0, i1, j0, j1 int) {
-	i0 = (i / g.colBlocks) * g.rowBlock
+// rect is the part of C that pieces [lo,hi) of one row block cover (hi is
+// clipped to that row block): rows [i0,i1), columns [j0,j1). next is the
+// first piece not covered.
+func (g *GemmTask) rect(lo, hi int) (i0, i1, j0, j1, next int) {
+	rb, p0 := lo/g.pieces, lo%g.pieces
+	p1 := min(g.pieces, p0+hi-lo)
+	i0 = rb * g.rowBlock
 	i1 = min(i0+g.rowBlock, g.M)
-	// The panels are dealt out so that column blocks differ by at most one
-	// panel and there are exactly colBlocks of them.
-	panels, c := g.B.Panels(), i%g.colBlocks
-	q, rem := panels/g.colBlocks, panels%g.colBlocks
-	p0 := c*q + min(c, rem)
-	p1 := p0 + q
-	if c < rem {
-		p1++
-	}
-	return i0, i1, p0 * nr, min(p1*nr, g.B.N)
+	w := g.step * nr
+	return i0, i1, p0 * w, min(p1*w, g.B.N), lo + p1 - p0
 }
 
-// Do computes block i of C; it needs no per-worker state.
-func (g *GemmTask) Do(i, _ int) {
-	i0, i1, j0, j1 := g.block(i)
+// Do computes pieces [lo,hi) of C; it needs no per-worker state.
+func (g *GemmTask) Do(lo, hi, _ int) {
+	for lo < hi {
+		i0, i1, j0, j1, next := g.rect(lo, hi)
+		// Wider than nc, the block of C would not stay in L2 between
+		// the K blocks.
+		for j := j0; j < j1; j += nc {
+			g.block(i0, i1, j, min(j+nc, j1))
+		}
+		lo = next
+	}
+}
+
+// block computes rows [i0,i1) by columns [j0,j1) of C, K block by K block,
+// then the epilogue.
+func (g *GemmTask) block(i0, i1, j0, j1 int) {
 	if i0 >= i1 || j0 >= j1 {
 		return
 	}

@@ -76,8 +76,12 @@ func TestGemmShapes(t *testing.T) {
 					t.Fatal(err)
 				}
 				kern.use(func() {
-					for i, n := 0, g.Split(workers); i < n; i++ {
-						g.Do(i, 0)
+					// Runs of different lengths, as a pool hands them out.
+					n := g.Split()
+					for lo := 0; lo < n; {
+						hi := min(n, lo+1+(lo*workers)%5)
+						g.Do(lo, hi, 0)
+						lo = hi
 					}
 				})
 				checkClose(t, name, c, ldc, m, n, refGemm(a, lda, m, w, n, k, bias, ep), k)
@@ -122,7 +126,11 @@ func TestPoolRunsEveryPieceOnce(t *testing.T) {
 
 type countTask struct{ hits []int32 }
 
-func (c *countTask) Do(i, w int) { c.hits[i]++ }
+func (c *countTask) Do(lo, hi, w int) {
+	for i := lo; i < hi; i++ {
+		c.hits[i]++
+	}
+}
 
 func TestGemmParallelMatchesSerial(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -137,7 +145,7 @@ func TestGemmParallelMatchesSerial(t *testing.T) {
 	p := NewPool(3)
 	defer p.Close()
 	g := &GemmTask{A: a, Lda: k, M: m, B: b, C: c2, Ldc: n, Bias: bias, Ep: EpBiasGELU}
-	p.Run(NewJob(), g, g.Split(3))
+	p.Run(NewJob(), g, g.Split())
 	for i := range c1 {
 		if c1[i] != c2[i] {
 			t.Fatalf("parallel result differs at %d: %v vs %v", i, c1[i], c2[i])
@@ -184,7 +192,7 @@ func BenchmarkGemm(b *testing.B) {
 				defer p.Close()
 				j := NewJob()
 				g := &GemmTask{A: a, Lda: k, M: m, B: pk, C: c, Ldc: n}
-				tiles := g.Split(threads)
+				tiles := g.Split()
 				b.ResetTimer()
 				cpu0 := cpuSeconds()
 				for i := 0; i < b.N; i++ {
@@ -207,9 +215,9 @@ func cpuSeconds() float64 {
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
-// TestSplitTilesC checks that for many shapes and worker counts the blocks
-// of a split cover every element of C exactly once, and that each worker
-// count gets either a multiple of itself or plenty of blocks.
+// TestSplitTilesC checks that for many shapes, whichever runs of
+// consecutive pieces the pool hands out, the rectangles they stand for cover
+// every element of C exactly once.
 func TestSplitTilesC(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for trial := 0; trial < 300; trial++ {
@@ -217,26 +225,30 @@ func TestSplitTilesC(t *testing.T) {
 		if trial < 4 {
 			m, n = []int{0, 384, 3072, 1}[trial], []int{5, 768, 2304, 0}[trial]
 		}
-		workers := 1 + r.IntN(8)
 		b := &Packed{K: 1, N: n}
 		g := GemmTask{M: m, B: b}
-		blocks := g.Split(workers)
+		pieces := g.Split()
 		hits := make([]uint8, m*n)
-		for i := 0; i < blocks; i++ {
-			i0, i1, j0, j1 := g.block(i)
-			for row := i0; row < i1; row++ {
-				for col := j0; col < j1; col++ {
-					hits[row*n+col]++
+		for lo := 0; lo < pieces; {
+			hi := min(pieces, lo+1+r.IntN(3*g.pieces))
+			for p := lo; p < hi; {
+				i0, i1, j0, j1, next := g.rect(p, hi)
+				if next <= p {
+					t.Fatalf("M=%d N=%d: rect(%d, %d) does not advance", m, n, p, hi)
 				}
+				for row := i0; row < i1; row++ {
+					for col := j0; col < j1; col++ {
+						hits[row*n+col]++
+					}
+				}
+				p = next
 			}
+			lo = hi
 		}
 		for k, h := range hits {
 			if h != 1 {
-				t.Fatalf("M=%d N=%d workers=%d: C[%d,%d] covered %d times", m, n, workers, k/n, k%n, h)
+				t.Fatalf("M=%d N=%d: C[%d,%d] covered %d times", m, n, k/n, k%n, h)
 			}
-		}
-		if m > 0 && n > 0 && g.colBlocks < b.Panels() && blocks%workers != 0 && blocks < 8*workers {
-			t.Errorf("M=%d N=%d workers=%d: %d blocks", m, n, workers, blocks)
 		}
 	}
 }

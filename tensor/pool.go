@@ -10,34 +10,49 @@ import (
 )
 
 // Task is a unit of parallel work split into n independent pieces. Do runs
-// piece i on worker w; w is unique among the workers running one job at the
-// same time (the caller is worker 0), so it can index per-worker scratch.
+// pieces [lo,hi) on worker w; w is unique among the workers running one job
+// at the same time (the caller is worker 0), so it can index per-worker
+// scratch. A range is always a run of consecutive pieces, so a task can
+// share work between neighbours (a GEMM keeps one block of A in cache for
+// all the column panels it is given).
 type Task interface {
-	Do(i, w int)
+	Do(lo, hi, w int)
 }
 
 // Job is the reusable bookkeeping of one parallel run. Callers keep one per
 // concurrent user (it lives in a forward pass's workspace) so Run allocates
 // nothing.
 type Job struct {
-	task Task
-	n    int64
-	next atomic.Int64
-	refs atomic.Int64
-	ids  atomic.Int64
-	wake chan struct{}
+	task  Task
+	n     int64
+	share int64 // divisor of the remaining pieces: the size of a claim
+	next  atomic.Int64
+	refs  atomic.Int64
+	ids   atomic.Int64
+	wake  chan struct{}
 }
 
 // NewJob returns a Job ready for Pool.Run.
 func NewJob() *Job { return &Job{wake: make(chan struct{}, 1)} }
 
+// work claims runs of pieces until none are left. Each claim takes a share
+// of what remains (guided scheduling): large runs first, which keep caches
+// warm across neighbouring pieces, then ever smaller ones, so the workers
+// run out of work within a piece or two of each other. With a dozen equal
+// blocks per product instead, one worker sat idle for up to a block at the
+// end of each of a forward pass's ~50 steps: 3–9% of a DistilBERT 1×384
+// pass on 2 threads (same process, alternating passes).
 func (j *Job) work(w int) {
 	for {
-		i := j.next.Add(1) - 1
-		if i >= j.n {
+		lo := j.next.Load()
+		if lo >= j.n {
 			return
 		}
-		j.task.Do(int(i), w)
+		hi := lo + max(1, (j.n-lo)/j.share)
+		if !j.next.CompareAndSwap(lo, hi) {
+			continue
+		}
+		j.task.Do(int(lo), int(hi), w)
 	}
 }
 
@@ -99,14 +114,21 @@ func (p *Pool) next() (*Job, bool) {
 	return j, ok
 }
 
-// Run calls t.Do(i, w) for every i in [0,n) on the pool and returns when all
-// are done. Pieces are claimed dynamically, so a worker busy with another
-// caller's job simply claims fewer (or none) of this one's.
+// Run calls t.Do over ranges that cover [0,n) exactly once, on the pool,
+// and returns when all are done. Pieces are claimed dynamically, so a worker
+// busy with another caller's job simply claims fewer (or none) of this
+// one's.
 func (p *Pool) Run(j *Job, t Task, n int) {
 	if n <= 0 {
 		return
 	}
 	j.task, j.n = t, int64(n)
+	// Twice the helpers: the first claims are half of an even share. Alone,
+	// the caller takes everything at once.
+	j.share = 1
+	if p.size > 1 {
+		j.share = int64(2 * min(p.size, n))
+	}
 	j.next.Store(0)
 	j.ids.Store(0)
 	j.refs.Store(1)

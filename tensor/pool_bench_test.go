@@ -4,7 +4,7 @@ import "testing"
 
 type nopTask struct{}
 
-func (nopTask) Do(i, w int) {}
+func (nopTask) Do(lo, hi, w int) {}
 
 // BenchmarkPoolRun times the hand-off and join of an empty job: the fixed
 // cost each of a forward pass's dozens of parallel steps pays.
