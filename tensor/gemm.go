@@ -243,7 +243,7 @@ func (g *GemmTask) block(i0, i1, j0, j1 int) {
 			row := g.C[r*g.Ldc+j0 : r*g.Ldc+j1]
 			switch g.Ep {
 			case EpBias:
-				addBias(row, bias)
+				addInto(row, bias)
 			case EpBiasGELU:
 				biasGELU(row, bias)
 			case EpBiasGELUTanh:

@@ -131,3 +131,12 @@ func vgeluAVX2(x, b *float32, n int)
 
 //go:noescape
 func vgeluTanhAVX2(x, b *float32, n int)
+
+//go:noescape
+func vsum64AVX2(x *float32, n int) float64
+
+//go:noescape
+func vdev64AVX2(x *float32, n int, mean float64) float64
+
+//go:noescape
+func vnormAVX2(x, gamma, beta *float32, n int, mean, inv float64)

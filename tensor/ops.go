@@ -2,10 +2,11 @@ package tensor
 
 import "math"
 
-func addBias(row, bias []float32) {
-	bias = bias[:len(row)]
-	for i := vecAdd(row, bias); i < len(row); i++ {
-		row[i] += bias[i]
+// addInto sets dst += src (len(src) >= len(dst)).
+func addInto(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := vecAdd(dst, src); i < len(dst); i++ {
+		dst[i] += src[i]
 	}
 }
 
@@ -54,48 +55,25 @@ func SoftmaxRow(x []float32, scale float32, keep []bool) {
 }
 
 // LayerNorm sets out = LayerNorm(x + res) with biased variance, as torch does;
-// res may be nil. The statistics are accumulated in float64, in four
-// independent sums so the adds do not wait on each other.
+// res may be nil, and out may be x or res (but not overlap them otherwise).
+// The mean, the variance and (x-mean)/σ are computed in float64, the affine
+// part in float32.
 func LayerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	n := len(x)
+	if n == 0 {
+		return
+	}
 	out, gamma, beta = out[:n], gamma[:n], beta[:n]
-	if res != nil {
-		res = res[:n]
-		for i, v := range x {
-			out[i] = v + res[i]
-		}
-	} else {
+	switch {
+	case res == nil:
 		copy(out, x)
+	case &out[0] == &res[0]:
+		addInto(out, x)
+	default:
+		copy(out, x)
+		addInto(out, res[:n])
 	}
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		v := out[i : i+4 : i+4]
-		s0 += float64(v[0])
-		s1 += float64(v[1])
-		s2 += float64(v[2])
-		s3 += float64(v[3])
-	}
-	for ; i < n; i++ {
-		s0 += float64(out[i])
-	}
-	mean := (s0 + s1 + s2 + s3) / float64(n)
-	var q0, q1, q2, q3 float64
-	i = 0
-	for ; i+4 <= n; i += 4 {
-		v := out[i : i+4 : i+4]
-		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
-		q0 += d0 * d0
-		q1 += d1 * d1
-		q2 += d2 * d2
-		q3 += d3 * d3
-	}
-	for ; i < n; i++ {
-		d := float64(out[i]) - mean
-		q0 += d * d
-	}
-	inv := 1 / math.Sqrt((q0+q1+q2+q3)/float64(n)+float64(eps))
-	for i, v := range out {
-		out[i] = float32((float64(v)-mean)*inv)*gamma[i] + beta[i]
-	}
+	mean := vecSum64(out) / float64(n)
+	inv := 1 / math.Sqrt(vecDev64(out, mean)/float64(n)+float64(eps))
+	vecNorm(out, gamma, beta, mean, inv)
 }

@@ -30,3 +30,30 @@ func scaleGo(x []float32, s float32) {
 		x[j] *= s
 	}
 }
+
+func sum64Go(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
+func dev64Go(x []float32, mean float64) float64 {
+	var s float64
+	for _, v := range x {
+		d := float64(v) - mean
+		s += d * d
+	}
+	return s
+}
+
+func normGo(x, g, b []float32, mean, inv float64) {
+	g, b = g[:len(x)], b[:len(x)]
+	for i, v := range x {
+		// The conversion keeps the compiler from fusing the multiply and
+		// add (the Go spec allows it for x*y + z), which the assembly
+		// does not do either.
+		x[i] = float32(float32((float64(v)-mean)*inv)*g[i]) + b[i]
+	}
+}

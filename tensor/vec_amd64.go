@@ -57,3 +57,31 @@ func vecGELUTanh(x, b []float32) int {
 	vgeluTanhAVX2(&x[0], &b[0], n)
 	return n
 }
+
+func vecSum64(x []float32) float64 {
+	n := len(x) &^ 7
+	if !hasAVX2 || n == 0 {
+		return sum64Go(x)
+	}
+	return vsum64AVX2(&x[0], n) + sum64Go(x[n:])
+}
+
+func vecDev64(x []float32, mean float64) float64 {
+	n := len(x) &^ 7
+	if !hasAVX2 || n == 0 {
+		return dev64Go(x, mean)
+	}
+	return vdev64AVX2(&x[0], n, mean) + dev64Go(x[n:], mean)
+}
+
+// vecNorm needs len(g), len(b) >= len(x).
+func vecNorm(x, g, b []float32, mean, inv float64) {
+	n := len(x) &^ 7
+	if !hasAVX2 || n == 0 {
+		normGo(x, g, b, mean, inv)
+		return
+	}
+	_, _ = g[n-1], b[n-1]
+	vnormAVX2(&x[0], &g[0], &b[0], n, mean, inv)
+	normGo(x[n:], g[n:], b[n:], mean, inv)
+}

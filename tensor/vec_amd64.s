@@ -248,3 +248,95 @@ tanhloop:
 tanhdone:
 	VZEROUPPER
 	RET
+
+// LayerNorm's passes. The sums run in float64 (two accumulators of four
+// lanes each), as the portable LayerNorm does; n is a multiple of 8.
+
+// func vsum64AVX2(x *float32, n int) float64
+TEXT ·vsum64AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	SHRQ $3, CX
+	JEQ sum64done
+sum64loop:
+	VCVTPS2PD (SI), Y2
+	VCVTPS2PD 16(SI), Y3
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+	ADDQ $32, SI
+	DECQ CX
+	JNZ sum64loop
+sum64done:
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	MOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func vdev64AVX2(x *float32, n int, mean float64) float64 returns the sum
+// of (x[i]-mean)².
+TEXT ·vdev64AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mean+16(FP), Y4
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	SHRQ $3, CX
+	JEQ dev64done
+dev64loop:
+	VCVTPS2PD (SI), Y2
+	VCVTPS2PD 16(SI), Y3
+	VSUBPD Y4, Y2, Y2
+	VSUBPD Y4, Y3, Y3
+	VFMADD231PD Y2, Y2, Y0
+	VFMADD231PD Y3, Y3, Y1
+	ADDQ $32, SI
+	DECQ CX
+	JNZ dev64loop
+dev64done:
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	MOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func vnormAVX2(x, gamma, beta *float32, n int, mean, inv float64) sets
+// x[i] = float32((x[i]-mean)·inv)·gamma[i] + beta[i], the first product in
+// float64, rounding where the portable loop does, so both give the same
+// bits.
+TEXT ·vnormAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ gamma+8(FP), DX
+	MOVQ beta+16(FP), BX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD mean+32(FP), Y4
+	VBROADCASTSD inv+40(FP), Y5
+	SHRQ $3, CX
+	JEQ normdone
+normloop:
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VSUBPD Y4, Y0, Y0
+	VSUBPD Y4, Y1, Y1
+	VMULPD Y5, Y0, Y0
+	VMULPD Y5, Y1, Y1
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VINSERTF128 $1, X1, Y0, Y0
+	VMULPS (DX), Y0, Y0
+	VADDPS (BX), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	DECQ CX
+	JNZ normloop
+normdone:
+	VZEROUPPER
+	RET

@@ -97,3 +97,60 @@ func BenchmarkSoftmax384(b *testing.B) {
 		SoftmaxRow(x, 0.125, nil)
 	}
 }
+
+// TestLayerNormAccuracy checks every kernel variant against float64 math on
+// lengths around the vector width, with a large common offset (the case a
+// one-pass variance gets wrong), and each aliasing the forward pass uses.
+func TestLayerNormAccuracy(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, kern := range kernelVariants() {
+		kern.use(func() {
+			for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 33, 768, 1027} {
+				for alias := range 3 {
+					x, res := randSlice(r, n), randSlice(r, n)
+					for i := range x {
+						x[i] = 100 + 3*x[i]
+					}
+					g, b := randSlice(r, n), randSlice(r, n)
+					want := make([]float64, n)
+					var mean, v float64
+					for i := range x {
+						mean += float64(x[i] + res[i])
+					}
+					mean /= float64(n)
+					for i := range x {
+						d := float64(x[i]+res[i]) - mean
+						v += d * d
+					}
+					inv := 1 / math.Sqrt(v/float64(n)+1e-5)
+					for i := range x {
+						want[i] = (float64(x[i]+res[i])-mean)*inv*float64(g[i]) + float64(b[i])
+					}
+					out := make([]float32, n)
+					switch alias {
+					case 1:
+						out = x
+					case 2:
+						out = res
+					}
+					LayerNorm(out, x, res, g, b, 1e-5)
+					for i := range out {
+						if e := math.Abs(float64(out[i]) - want[i]); e > 2e-5*math.Max(1, math.Abs(want[i])) {
+							t.Fatalf("%s n=%d alias=%d: out[%d] = %v, want %v (err %.3g)", kern.name, n, alias, i, out[i], want[i], e)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLayerNorm768(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x, res, g, beta := randSlice(r, 768), randSlice(r, 768), randSlice(r, 768), randSlice(r, 768)
+	out := make([]float32, 768)
+	b.SetBytes(4 * 768)
+	for i := 0; i < b.N; i++ {
+		LayerNorm(out, x, res, g, beta, 1e-12)
+	}
+}
