@@ -5,70 +5,63 @@
 // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), the same approximation
 // PyTorch's vectorised CPU kernels use.
 
-DATA expc<>+0(SB)/4, $88.3762626647949
-DATA expc<>+4(SB)/4, $-87.3365447504
-DATA expc<>+8(SB)/4, $1.44269504088896341
-DATA expc<>+12(SB)/4, $0.5
-DATA expc<>+16(SB)/4, $0.693359375
-DATA expc<>+20(SB)/4, $-2.12194440e-4
-DATA expc<>+24(SB)/4, $1.9875691500e-4
-DATA expc<>+28(SB)/4, $1.3981999507e-3
-DATA expc<>+32(SB)/4, $8.3334519073e-3
-DATA expc<>+36(SB)/4, $4.1665795894e-2
-DATA expc<>+40(SB)/4, $1.6666665459e-1
-DATA expc<>+44(SB)/4, $5.0000001201e-1
-DATA expc<>+48(SB)/4, $1.0
-DATA expc<>+52(SB)/4, $127
-GLOBL expc<>(SB), RODATA|NOPTR, $56
+// Constants stored eight times over, so that instructions take them as
+// 256-bit memory operands: a plain load, where a broadcast from memory would
+// also occupy one of the FP pipes the arithmetic needs.
+#define C8(sym, off, v) DATA sym+(off)(SB)/4, v; DATA sym+(off+4)(SB)/4, v; DATA sym+(off+8)(SB)/4, v; DATA sym+(off+12)(SB)/4, v; DATA sym+(off+16)(SB)/4, v; DATA sym+(off+20)(SB)/4, v; DATA sym+(off+24)(SB)/4, v; DATA sym+(off+28)(SB)/4, v
 
-DATA erfc<>+0(SB)/4, $0.3275911
-DATA erfc<>+4(SB)/4, $0.254829592
-DATA erfc<>+8(SB)/4, $-0.284496736
-DATA erfc<>+12(SB)/4, $1.421413741
-DATA erfc<>+16(SB)/4, $-1.453152027
-DATA erfc<>+20(SB)/4, $1.061405429
-DATA erfc<>+24(SB)/4, $0.70710678118654752
-DATA erfc<>+28(SB)/4, $0x7fffffff
-DATA erfc<>+32(SB)/4, $0x80000000
-DATA erfc<>+36(SB)/4, $0.7978845608028654
-DATA erfc<>+40(SB)/4, $0.044715
-DATA erfc<>+44(SB)/4, $2.0
-GLOBL erfc<>(SB), RODATA|NOPTR, $48
+C8(expc<>, 0, $88.3762626647949)
+C8(expc<>, 32, $-87.3365447504)
+C8(expc<>, 64, $1.44269504088896341)
+C8(expc<>, 96, $0.5)
+C8(expc<>, 128, $0.693359375)
+C8(expc<>, 160, $-2.12194440e-4)
+C8(expc<>, 192, $1.9875691500e-4)
+C8(expc<>, 224, $1.3981999507e-3)
+C8(expc<>, 256, $8.3334519073e-3)
+C8(expc<>, 288, $4.1665795894e-2)
+C8(expc<>, 320, $1.6666665459e-1)
+C8(expc<>, 352, $5.0000001201e-1)
+C8(expc<>, 384, $1.0)
+C8(expc<>, 416, $127)
+GLOBL expc<>(SB), RODATA|NOPTR, $448
 
-// EXP computes Y0 = exp(Y0) for 8 lanes; clobbers Y1-Y5. Inputs below the
+C8(erfc<>, 0, $0.3275911)
+C8(erfc<>, 32, $0.254829592)
+C8(erfc<>, 64, $-0.284496736)
+C8(erfc<>, 96, $1.421413741)
+C8(erfc<>, 128, $-1.453152027)
+C8(erfc<>, 160, $1.061405429)
+C8(erfc<>, 192, $0.70710678118654752)
+C8(erfc<>, 224, $0x7fffffff)
+C8(erfc<>, 256, $0x80000000)
+C8(erfc<>, 288, $0.7978845608028654)
+C8(erfc<>, 320, $0.044715)
+C8(erfc<>, 352, $2.0)
+GLOBL erfc<>(SB), RODATA|NOPTR, $384
+
+// EXP computes Y0 = exp(Y0) for 8 lanes; clobbers Y1-Y4. Inputs below the
 // smallest normal result give exactly 0 (as softmax over masked keys needs).
 #define EXP \
-	VBROADCASTSS expc<>+4(SB), Y5 \
-	VCMPPS $5, Y5, Y0, Y4 \
-	VMAXPS Y5, Y0, Y0 \
-	VBROADCASTSS expc<>+0(SB), Y5 \
-	VMINPS Y5, Y0, Y0 \
-	VBROADCASTSS expc<>+8(SB), Y1 \
-	VBROADCASTSS expc<>+12(SB), Y2 \
-	VFMADD213PS Y2, Y0, Y1 \
+	VCMPPS $5, expc<>+32(SB), Y0, Y4 \
+	VMAXPS expc<>+32(SB), Y0, Y0 \
+	VMINPS expc<>+0(SB), Y0, Y0 \
+	VMOVUPS expc<>+64(SB), Y1 \
+	VFMADD213PS expc<>+96(SB), Y0, Y1 \
 	VROUNDPS $1, Y1, Y1 \
-	VBROADCASTSS expc<>+16(SB), Y2 \
-	VFNMADD231PS Y2, Y1, Y0 \
-	VBROADCASTSS expc<>+20(SB), Y2 \
-	VFNMADD231PS Y2, Y1, Y0 \
+	VFNMADD231PS expc<>+128(SB), Y1, Y0 \
+	VFNMADD231PS expc<>+160(SB), Y1, Y0 \
 	VMULPS Y0, Y0, Y3 \
-	VBROADCASTSS expc<>+24(SB), Y2 \
-	VBROADCASTSS expc<>+28(SB), Y5 \
-	VFMADD213PS Y5, Y0, Y2 \
-	VBROADCASTSS expc<>+32(SB), Y5 \
-	VFMADD213PS Y5, Y0, Y2 \
-	VBROADCASTSS expc<>+36(SB), Y5 \
-	VFMADD213PS Y5, Y0, Y2 \
-	VBROADCASTSS expc<>+40(SB), Y5 \
-	VFMADD213PS Y5, Y0, Y2 \
-	VBROADCASTSS expc<>+44(SB), Y5 \
-	VFMADD213PS Y5, Y0, Y2 \
+	VMOVUPS expc<>+192(SB), Y2 \
+	VFMADD213PS expc<>+224(SB), Y0, Y2 \
+	VFMADD213PS expc<>+256(SB), Y0, Y2 \
+	VFMADD213PS expc<>+288(SB), Y0, Y2 \
+	VFMADD213PS expc<>+320(SB), Y0, Y2 \
+	VFMADD213PS expc<>+352(SB), Y0, Y2 \
 	VFMADD213PS Y0, Y3, Y2 \
-	VBROADCASTSS expc<>+48(SB), Y5 \
-	VADDPS Y5, Y2, Y2 \
+	VADDPS expc<>+384(SB), Y2, Y2 \
 	VCVTTPS2DQ Y1, Y1 \
-	VPBROADCASTD expc<>+52(SB), Y5 \
-	VPADDD Y5, Y1, Y1 \
+	VPADDD expc<>+416(SB), Y1, Y1 \
 	VPSLLD $23, Y1, Y1 \
 	VMULPS Y1, Y2, Y0 \
 	VANDPS Y4, Y0, Y0
@@ -172,38 +165,29 @@ TEXT ·vgeluAVX2(SB), NOSPLIT, $0-24
 	JEQ geludone
 geluloop:
 	VMOVUPS (SI), Y9
-	VADDPS (DI), Y9, Y9          // v = x + b
-	VBROADCASTSS erfc<>+24(SB), Y10
-	VMULPS Y10, Y9, Y10          // z = v/√2
-	VBROADCASTSS erfc<>+28(SB), Y11
-	VANDPS Y11, Y10, Y11         // |z|
-	VBROADCASTSS erfc<>+32(SB), Y12
-	VANDPS Y12, Y10, Y12         // sign(z)
-	VBROADCASTSS erfc<>+0(SB), Y13
-	VBROADCASTSS expc<>+48(SB), Y14
-	VFMADD213PS Y14, Y11, Y13    // 1 + p|z|
-	VDIVPS Y13, Y14, Y13         // t = 1/(1+p|z|)
+	VADDPS (DI), Y9, Y9                 // v = x + b
+	VMULPS erfc<>+192(SB), Y9, Y10      // z = v/√2
+	VANDPS erfc<>+224(SB), Y10, Y11     // |z|
+	VANDPS erfc<>+256(SB), Y10, Y12     // sign(z)
+	VMOVUPS erfc<>+0(SB), Y13
+	VFMADD213PS expc<>+384(SB), Y11, Y13 // 1 + p|z|
+	VMOVUPS expc<>+384(SB), Y14
+	VDIVPS Y13, Y14, Y13                // t = 1/(1+p|z|)
 	VMULPS Y11, Y11, Y0
 	VXORPS Y1, Y1, Y1
-	VSUBPS Y0, Y1, Y0            // -z²
-	EXP                          // Y0 = exp(-z²)
-	VBROADCASTSS erfc<>+20(SB), Y1
-	VBROADCASTSS erfc<>+16(SB), Y2
-	VFMADD213PS Y2, Y13, Y1
-	VBROADCASTSS erfc<>+12(SB), Y2
-	VFMADD213PS Y2, Y13, Y1
-	VBROADCASTSS erfc<>+8(SB), Y2
-	VFMADD213PS Y2, Y13, Y1
-	VBROADCASTSS erfc<>+4(SB), Y2
-	VFMADD213PS Y2, Y13, Y1
-	VMULPS Y13, Y1, Y1           // poly(t)·t
-	VMULPS Y0, Y1, Y1            // ·exp(-z²)
-	VBROADCASTSS expc<>+48(SB), Y14
-	VSUBPS Y1, Y14, Y1           // erf(|z|)
-	VORPS Y12, Y1, Y1            // copy sign
-	VADDPS Y14, Y1, Y1           // 1 + erf(z)
-	VBROADCASTSS expc<>+12(SB), Y2
-	VMULPS Y2, Y9, Y9            // 0.5 v
+	VSUBPS Y0, Y1, Y0                   // -z²
+	EXP                                 // Y0 = exp(-z²)
+	VMOVUPS erfc<>+160(SB), Y1
+	VFMADD213PS erfc<>+128(SB), Y13, Y1
+	VFMADD213PS erfc<>+96(SB), Y13, Y1
+	VFMADD213PS erfc<>+64(SB), Y13, Y1
+	VFMADD213PS erfc<>+32(SB), Y13, Y1
+	VMULPS Y13, Y1, Y1                  // poly(t)·t
+	VMULPS Y0, Y1, Y1                   // ·exp(-z²)
+	VSUBPS Y1, Y14, Y1                  // erf(|z|)
+	VORPS Y12, Y1, Y1                   // copy sign
+	VADDPS Y14, Y1, Y1                  // 1 + erf(z)
+	VMULPS expc<>+96(SB), Y9, Y9        // 0.5 v
 	VMULPS Y1, Y9, Y9
 	VMOVUPS Y9, (SI)
 	ADDQ $32, SI
@@ -225,20 +209,17 @@ TEXT ·vgeluTanhAVX2(SB), NOSPLIT, $0-24
 	JEQ tanhdone
 tanhloop:
 	VMOVUPS (SI), Y9
-	VADDPS (DI), Y9, Y9          // v
+	VADDPS (DI), Y9, Y9                 // v
 	VMULPS Y9, Y9, Y10
-	VMULPS Y9, Y10, Y10          // v³
-	VBROADCASTSS erfc<>+40(SB), Y11
-	VFMADD213PS Y9, Y11, Y10     // v + 0.044715 v³
-	VBROADCASTSS erfc<>+36(SB), Y11
-	VMULPS Y11, Y10, Y10         // u
-	VBROADCASTSS erfc<>+44(SB), Y11
-	VMULPS Y11, Y10, Y0          // 2u
+	VMULPS Y9, Y10, Y10                 // v³
+	VMOVUPS erfc<>+320(SB), Y11
+	VFMADD213PS Y9, Y11, Y10            // v + 0.044715 v³
+	VMULPS erfc<>+288(SB), Y10, Y10     // u
+	VMULPS erfc<>+352(SB), Y10, Y0      // 2u
 	VXORPS Y1, Y1, Y1
-	VSUBPS Y0, Y1, Y0            // -2u
+	VSUBPS Y0, Y1, Y0                   // -2u
 	EXP
-	VBROADCASTSS expc<>+48(SB), Y14
-	VADDPS Y14, Y0, Y0           // 1 + exp(-2u)
+	VADDPS expc<>+384(SB), Y0, Y0       // 1 + exp(-2u)
 	VDIVPS Y0, Y9, Y9
 	VMOVUPS Y9, (SI)
 	ADDQ $32, SI
