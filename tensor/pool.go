@@ -123,8 +123,8 @@ func (p *Pool) Run(j *Job, t Task, n int) {
 		return
 	}
 	j.task, j.n = t, int64(n)
-	// Twice the helpers: the first claims are half of an even share. Alone,
-	// the caller takes everything at once.
+	// Twice the workers (the caller included): the first claims are half
+	// of an even share. Alone, the caller takes everything at once.
 	j.share = 1
 	if p.size > 1 {
 		j.share = int64(2 * min(p.size, n))
