@@ -233,6 +233,13 @@ tanhdone:
 // LayerNorm's passes. The sums run in float64 (two accumulators of four
 // lanes each), as the portable LayerNorm does; n is a multiple of 8.
 
+// HSUMPD adds the lanes of Y0 and Y1 into the low double of X0.
+#define HSUMPD \
+	VADDPD Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPD X1, X0, X0 \
+	VHADDPD X0, X0, X0
+
 // func vsum64AVX2(x *float32, n int) float64
 TEXT ·vsum64AVX2(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
@@ -250,10 +257,7 @@ sum64loop:
 	DECQ CX
 	JNZ sum64loop
 sum64done:
-	VADDPD Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VHADDPD X0, X0, X0
+	HSUMPD
 	MOVSD X0, ret+16(FP)
 	VZEROUPPER
 	RET
@@ -279,10 +283,7 @@ dev64loop:
 	DECQ CX
 	JNZ dev64loop
 dev64done:
-	VADDPD Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VHADDPD X0, X0, X0
+	HSUMPD
 	MOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
