@@ -101,6 +101,22 @@
 // ARGS12 loads what both kernels take at the same offsets; ROWS12 points
 // SI, R11, AX and CX at rows 0, 3, 6 and 9 of the tile starting at R12;
 // NEXT12 moves R12 and R13 twelve rows down in A and C.
+// ZERO12 clears the twelve accumulators of the 12×16 tile (the first
+// twelve of the 12×32 tile).
+#define ZERO12 \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11
+
 #define ARGS12 \
 	MOVQ n+0(FP), BX \
 	MOVQ lda+24(FP), R8 \
@@ -134,18 +150,7 @@ tile:
 	MOVQ b+32(FP), DI
 	MOVQ R13, DX
 	PREFETCH12(PREFETCHC)
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZERO12
 	MOVQ k+8(FP), R10
 	SHRQ $1, R10
 	JEQ tail
@@ -201,18 +206,7 @@ tile2:
 	PREFETCH12(PREFETCHC2)
 	MOVQ b0+32(FP), DI
 	MOVQ b1+40(FP), DX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZERO12
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
