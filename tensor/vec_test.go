@@ -154,3 +154,14 @@ func BenchmarkLayerNorm768(b *testing.B) {
 		LayerNorm(out, x, res, g, beta, 1e-12)
 	}
 }
+
+// BenchmarkExpSum384 times softmax's exponential pass over one row of
+// attention scores, without refilling the row (exp of its own output stays
+// in range).
+func BenchmarkExpSum384(b *testing.B) {
+	x := make([]float32, 384)
+	b.SetBytes(4 * 384)
+	for i := 0; i < b.N; i++ {
+		vecExpSum(x, 1, 0)
+	}
+}
