@@ -57,7 +57,8 @@ func checkClose(t *testing.T, name string, got []float32, ldc, m, n int, want []
 func TestGemmShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{1, 1, 1}, {1, 16, 8}, {5, 17, 3}, {6, 16, 256}, {7, 33, 257}, {13, 8, 64},
-		{72, 256, 300}, {73, 257, 513}, {150, 40, 1}, {3, 100, 0}, {145, 1100, 20}, {77, 48, 800}}
+		{72, 256, 300}, {73, 257, 513}, {150, 40, 1}, {3, 100, 0}, {145, 1100, 20}, {77, 48, 800},
+		{30, 48, 258}, {12, 40, 7}}
 	for _, kern := range kernelVariants() {
 		for i, s := range shapes {
 			// Splits for 1, 2 and 3 workers cut C differently (shape by shape).
@@ -250,5 +251,47 @@ func TestSplitTilesC(t *testing.T) {
 				t.Fatalf("M=%d N=%d: C[%d,%d] covered %d times", m, n, k/n, k%n, h)
 			}
 		}
+	}
+}
+
+// TestPackTransposedShapes checks PackTransposed against the definition on
+// widths around the panel width, into a reused destination full of garbage
+// (the padding past N must come out zero).
+func TestPackTransposedShapes(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	dst := &Packed{}
+	for _, s := range [][2]int{{1, 1}, {15, 3}, {16, 64}, {17, 5}, {33, 768}, {384, 64}, {100, 1}} {
+		n, k := s[0], s[1]
+		ld := k + 2
+		w := randSlice(r, n*ld)
+		dst.data = randSlice(r, PackedLen(k, n)+7)
+		p := PackTransposed(dst, w, n, k, ld)
+		for j := 0; j < p.Panels()*nr; j++ {
+			for kk := 0; kk < k; kk++ {
+				want := float32(0)
+				if j < n {
+					want = w[j*ld+kk]
+				}
+				if got := p.panel(j / nr)[kk*nr+j%nr]; got != want {
+					t.Fatalf("n=%d k=%d: B[%d][%d] = %v, want %v", n, k, kk, j, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkPackTransposed times packing a 768×768 Linear weight (model
+// load) and one head's keys at sequence length 384 (every layer).
+func BenchmarkPackTransposed(b *testing.B) {
+	for _, s := range [][3]int{{768, 768, 768}, {384, 64, 2304}} {
+		n, k, ld := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%d", n, k), func(b *testing.B) {
+			w := randSlice(rand.New(rand.NewPCG(1, 1)), (n-1)*ld+k)
+			dst := PackTransposed(nil, w, n, k, ld)
+			b.SetBytes(int64(4 * n * k))
+			for i := 0; i < b.N; i++ {
+				PackTransposed(dst, w, n, k, ld)
+			}
+		})
 	}
 }

@@ -59,16 +59,22 @@
 	ROW(off(R11)(R8*1), Y8, Y9) \
 	ROW(off(R11)(R8*2), Y10, Y11)
 
-// STEP6X2 is one pass of the 6-row kernel's loop: two k steps, then the
+// STEP6X4 is one pass of the 6-row kernel's loop: four k steps, then the
 // pointers move on and the count goes down (the caller's JNZ tests it).
-#define STEP6X2 \
+// Four steps a pass rather than two measured 1–3% faster: fewer of the
+// loop's integer ops compete with the loads for issue slots.
+#define STEP6X4 \
 	LOADB(0) \
 	STEP6(0) \
 	LOADB(64) \
 	STEP6(4) \
-	ADDQ $8, SI \
-	ADDQ $8, R11 \
-	ADDQ $128, DI \
+	LOADB(128) \
+	STEP6(8) \
+	LOADB(192) \
+	STEP6(12) \
+	ADDQ $16, SI \
+	ADDQ $16, R11 \
+	ADDQ $256, DI \
 	DECQ R10
 
 #define STOREROW(lo, hi) \
@@ -107,7 +113,7 @@ tile6:
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 	MOVQ CX, R10
-	SHRQ $1, R10
+	SHRQ $2, R10
 	JEQ tail6
 	TESTQ AX, AX
 	JEQ loop6
@@ -117,19 +123,28 @@ tile6:
 loop6pf:
 	PREFETCHT1 (AX)
 	PREFETCHT1 64(AX)
-	ADDQ $128, AX
-	STEP6X2
+	PREFETCHT1 128(AX)
+	PREFETCHT1 192(AX)
+	ADDQ $256, AX
+	STEP6X4
 	JNZ loop6pf
 	XORQ AX, AX
 	JMP tail6
 loop6:
-	STEP6X2
+	STEP6X4
 	JNZ loop6
 tail6:
-	ANDQ $1, CX
+	// The last k mod 4 steps, one at a time.
+	ANDQ $3, CX
 	JEQ store6
+tail6loop:
 	LOADB(0)
 	STEP6(0)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $64, DI
+	DECQ CX
+	JNZ tail6loop
 store6:
 	STOREROW(Y0, Y1)
 	STOREROW(Y2, Y3)

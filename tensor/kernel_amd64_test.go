@@ -52,7 +52,7 @@ func TestKernelVariantsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	vs := kernelVariants()
 	for rows := 1; rows <= 40; rows++ {
-		for _, k := range []int{1, 2, 3, 8, 17, 64, 385} {
+		for _, k := range []int{1, 2, 3, 6, 7, 8, 17, 64, 385} {
 			for _, acc := range []bool{false, true} {
 				lda, ldc := k+rows%3, nr+rows%5
 				a := randSlice(r, (rows-1)*lda+k)
