@@ -42,18 +42,14 @@ func NewLinear(name string, w, b []float32, out, in int) (*Linear, error) {
 // are one GEMM. The parts are packed in place, never joined.
 func Concat(name string, ws [][]float32, bs [][]float32, outs []int, in int) (*Linear, error) {
 	var b []float32
-	var rows [][]float32
 	for i := range ws {
 		if len(ws[i]) != outs[i]*in || len(bs[i]) != outs[i] {
 			return nil, fmt.Errorf("%s: part %d has the wrong size", name, i)
 		}
 		b = append(b, bs[i]...)
-		for j := 0; j < outs[i]; j++ {
-			rows = append(rows, ws[i][j*in:(j+1)*in])
-		}
 	}
-	w := tensor.PackRows(nil, len(rows), in, func(j int) []float32 { return rows[j] })
-	return &Linear{W: w, B: b, In: in, Out: len(rows), Name: name}, nil
+	w := tensor.PackParts(nil, in, ws...)
+	return &Linear{W: w, B: b, In: in, Out: len(b), Name: name}, nil
 }
 
 // Norm is LayerNorm with biased variance.

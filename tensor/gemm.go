@@ -52,30 +52,66 @@ func PackedLen(k, n int) int { return ((n + nr - 1) / nr) * nr * k }
 // which is how a PyTorch Linear stores its weight ([out, in]). If dst is too
 // small a new one is allocated.
 func PackTransposed(dst *Packed, w []float32, n, k, ld int) *Packed {
-	return PackRows(dst, n, k, func(j int) []float32 { return w[j*ld : j*ld+k] })
-}
-
-// PackRows packs B = Wᵀ given W's N rows (each K long) one by one, so
-// weights stored in pieces (Q, K and V) pack without being joined first.
-func PackRows(dst *Packed, n, k int, row func(j int) []float32) *Packed {
 	dst = reuse(dst, k, n)
 	for j0 := 0; j0 < n; j0 += nr {
 		pan := dst.panel(j0 / nr)
-		for c := 0; c < nr; c++ {
-			j := j0 + c
-			if j >= n {
-				for kk := 0; kk < k; kk++ {
-					pan[kk*nr+c] = 0
-				}
-				continue
-			}
-			r := row(j)[:k]
-			for kk, v := range r {
-				pan[kk*nr+c] = v
-			}
+		if j0+nr <= n && transposePanel(pan, w[j0*ld:], ld, k) {
+			continue
 		}
+		packPanel(pan, min(nr, n-j0), k, func(c int) []float32 { return w[(j0+c)*ld : (j0+c)*ld+k] })
 	}
 	return dst
+}
+
+// PackParts packs B = Wᵀ where W is parts stacked row-wise, each a
+// row-major matrix of K-long rows, so weights stored in pieces (Q, K and V)
+// pack without being joined first. K must be positive.
+func PackParts(dst *Packed, k int, parts ...[]float32) *Packed {
+	n := 0
+	for _, p := range parts {
+		n += len(p) / k
+	}
+	dst = reuse(dst, k, n)
+	// locate returns the part holding row j and j's row in it.
+	locate := func(j int) ([]float32, int) {
+		for _, p := range parts {
+			if r := len(p) / k; j >= r {
+				j -= r
+				continue
+			}
+			return p, j
+		}
+		panic("tensor: PackParts row out of range")
+	}
+	for j0 := 0; j0 < n; j0 += nr {
+		pan := dst.panel(j0 / nr)
+		w := min(nr, n-j0)
+		// A panel within one part is a strided block of it.
+		if p, r := locate(j0); w == nr && r+nr <= len(p)/k && transposePanel(pan, p[r*k:], k, k) {
+			continue
+		}
+		packPanel(pan, w, k, func(c int) []float32 {
+			p, r := locate(j0 + c)
+			return p[r*k : (r+1)*k]
+		})
+	}
+	return dst
+}
+
+// packPanel fills one panel from its w columns (rows of W), zeroing the
+// rest.
+func packPanel(pan []float32, w, k int, col func(c int) []float32) {
+	for c := 0; c < nr; c++ {
+		if c >= w {
+			for kk := 0; kk < k; kk++ {
+				pan[kk*nr+c] = 0
+			}
+			continue
+		}
+		for kk, v := range col(c)[:k] {
+			pan[kk*nr+c] = v
+		}
+	}
 }
 
 // Pack packs B given K×N row-major with row stride ld.
@@ -84,6 +120,15 @@ func Pack(dst *Packed, b []float32, k, n, ld int) *Packed {
 	for j0 := 0; j0 < n; j0 += nr {
 		pan := dst.panel(j0 / nr)
 		w := min(nr, n-j0)
+		if w == nr {
+			// A fixed-size copy compiles to a few vector moves, where
+			// copy() calls memmove for each 64 bytes: 20% faster for a
+			// head's values.
+			for kk := 0; kk < k; kk++ {
+				*(*[nr]float32)(pan[kk*nr:]) = *(*[nr]float32)(b[kk*ld+j0:])
+			}
+			continue
+		}
 		for kk := 0; kk < k; kk++ {
 			out := pan[kk*nr : kk*nr+nr]
 			copy(out, b[kk*ld+j0:kk*ld+j0+w])

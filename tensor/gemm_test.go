@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -260,20 +261,23 @@ func TestSplitTilesC(t *testing.T) {
 func TestPackTransposedShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	dst := &Packed{}
-	for _, s := range [][2]int{{1, 1}, {15, 3}, {16, 64}, {17, 5}, {33, 768}, {384, 64}, {100, 1}} {
-		n, k := s[0], s[1]
-		ld := k + 2
-		w := randSlice(r, n*ld)
-		dst.data = randSlice(r, PackedLen(k, n)+7)
-		p := PackTransposed(dst, w, n, k, ld)
-		for j := 0; j < p.Panels()*nr; j++ {
-			for kk := 0; kk < k; kk++ {
-				want := float32(0)
-				if j < n {
-					want = w[j*ld+kk]
-				}
-				if got := p.panel(j / nr)[kk*nr+j%nr]; got != want {
-					t.Fatalf("n=%d k=%d: B[%d][%d] = %v, want %v", n, k, kk, j, got, want)
+	for _, kern := range kernelVariants() {
+		for _, s := range [][2]int{{1, 1}, {15, 3}, {16, 7}, {16, 8}, {16, 64}, {17, 5}, {32, 13}, {33, 768}, {384, 64}, {100, 1}} {
+			n, k := s[0], s[1]
+			ld := k + 2
+			w := randSlice(r, n*ld)
+			dst.data = randSlice(r, PackedLen(k, n)+7)
+			var p *Packed
+			kern.use(func() { p = PackTransposed(dst, w, n, k, ld) })
+			for j := 0; j < p.Panels()*nr; j++ {
+				for kk := 0; kk < k; kk++ {
+					want := float32(0)
+					if j < n {
+						want = w[j*ld+kk]
+					}
+					if got := p.panel(j / nr)[kk*nr+j%nr]; got != want {
+						t.Fatalf("%s n=%d k=%d: B[%d][%d] = %v, want %v", kern.name, n, k, kk, j, got, want)
+					}
 				}
 			}
 		}
@@ -293,5 +297,43 @@ func BenchmarkPackTransposed(b *testing.B) {
 				PackTransposed(dst, w, n, k, ld)
 			}
 		})
+	}
+}
+
+// BenchmarkPack times packing one head's values at sequence length 384
+// (every layer).
+func BenchmarkPack(b *testing.B) {
+	const k, n, ld = 384, 64, 2304
+	v := randSlice(rand.New(rand.NewPCG(1, 1)), (k-1)*ld+n)
+	dst := Pack(nil, v, k, n, ld)
+	b.SetBytes(4 * k * n)
+	for i := 0; i < b.N; i++ {
+		Pack(dst, v, k, n, ld)
+	}
+}
+
+// TestPackParts checks stacked parts against packing them joined, with
+// part sizes that put panels across part boundaries and inside parts.
+func TestPackParts(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, kern := range kernelVariants() {
+		for _, outs := range [][]int{{16, 16, 16}, {5, 30, 16}, {48, 48, 48}, {3}, {17, 1}} {
+			const k = 21
+			var parts [][]float32
+			var joined []float32
+			for _, o := range outs {
+				p := randSlice(r, o*k)
+				parts = append(parts, p)
+				joined = append(joined, p...)
+			}
+			var got, want *Packed
+			kern.use(func() {
+				got = PackParts(&Packed{data: randSlice(r, 2000)}, k, parts...)
+				want = PackTransposed(nil, joined, len(joined)/k, k, k)
+			})
+			if got.N != want.N || !slices.Equal(got.data, want.data) {
+				t.Fatalf("%s parts %v: packed differently from the joined matrix", kern.name, outs)
+			}
+		}
 	}
 }

@@ -92,6 +92,29 @@ func kernelPrefetch(rows, k int, a []float32, lda int, b, c []float32, ldc int, 
 	}
 }
 
+//go:noescape
+func transpose8AVX2(dst *float32, src *float32, ld int, blocks int)
+
+// transposePanel packs a full panel from w, whose first nr rows (ld floats
+// apart) are the panel's columns, and reports whether it did; without
+// AVX2 it leaves the panel to the portable loop.
+func transposePanel(pan, w []float32, ld, k int) bool {
+	if !hasAVX2 || k < 8 {
+		return false
+	}
+	_ = pan[k*nr-1]
+	_ = w[(nr-1)*ld+k-1]
+	blocks := k / 8
+	transpose8AVX2(&pan[0], &w[0], ld, blocks)
+	transpose8AVX2(&pan[8], &w[8*ld], ld, blocks)
+	for kk := blocks * 8; kk < k; kk++ {
+		for c := range nr {
+			pan[kk*nr+c] = w[c*ld+kk]
+		}
+	}
+	return true
+}
+
 // pairKernel reports whether kernelPair is faster than two kernel calls.
 func pairKernel() bool { return hasAVX512 }
 

@@ -19,3 +19,5 @@ func kernelPair(rows, k int, a []float32, lda int, b0, b1, c []float32, ldc int,
 	kernel(rows, k, a, lda, b0, c, ldc, acc)
 	kernel(rows, k, a, lda, b1, c[nr:], ldc, acc)
 }
+
+func transposePanel(pan, w []float32, ld, k int) bool { return false }
