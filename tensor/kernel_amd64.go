@@ -25,7 +25,7 @@ func kernAVX512_12x32(n, k int, a *float32, lda int, b0, b1 *float32, c *float32
 func kernAVX512_12(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool, next *float32)
+func kernAVX2_6(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool, next *float32, step int)
 
 //go:noescape
 func kernAVX2_4(n, k int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
@@ -73,7 +73,7 @@ func kernelPrefetch(rows, k int, a []float32, lda int, b, c []float32, ldc int, 
 		r = tiles * 12
 	}
 	if tiles := (rows - r) / mr; tiles > 0 {
-		kernAVX2_6(tiles, k, &a[r*lda], lda, &b[0], &c[r*ldc], ldc, acc, next)
+		kernAVX2_6(tiles, k, &a[r*lda], lda, &b[0], &c[r*ldc], ldc, acc, next, prefetchStep(tiles, k))
 		r += tiles * mr
 	}
 	for r < rows {
@@ -113,6 +113,18 @@ func transposePanel(pan, w []float32, ld, k int) bool {
 		}
 	}
 	return true
+}
+
+// prefetchStep spreads the prefetch of the next panel's k range (k*nr
+// floats) over the 6-row kernel's loop passes, four k steps each, across
+// all its tiles: one line a pass, step bytes apart. With fewer passes than
+// lines (few tiles) the tail is left to the hardware prefetcher.
+func prefetchStep(tiles, k int) int {
+	passes := tiles * (k / 4)
+	if passes == 0 {
+		return 0
+	}
+	return min(64, (k*nr*4+passes-1)/passes)
 }
 
 // pairKernel reports whether kernelPair is faster than two kernel calls.
