@@ -41,6 +41,9 @@ func NewLinear(name string, w, b []float32, out, in int) (*Linear, error) {
 // Concat stacks linears that read the same input into one, so Q, K and V
 // are one GEMM. The parts are packed in place, never joined.
 func Concat(name string, ws [][]float32, bs [][]float32, outs []int, in int) (*Linear, error) {
+	if in <= 0 || len(bs) != len(ws) || len(outs) != len(ws) {
+		return nil, fmt.Errorf("%s: bad shape (input width %d, %d weights, %d biases, %d widths)", name, in, len(ws), len(bs), len(outs))
+	}
 	var b []float32
 	for i := range ws {
 		if len(ws[i]) != outs[i]*in || len(bs[i]) != outs[i] {

@@ -101,3 +101,27 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// TestConcatRejectsBadShapes checks that malformed parts are an error, not
+// a panic or a silently short matrix.
+func TestConcatRejectsBadShapes(t *testing.T) {
+	w, b := make([]float32, 6), make([]float32, 2)
+	for name, c := range map[string]struct {
+		ws, bs [][]float32
+		outs   []int
+		in     int
+	}{
+		"zero input width": {[][]float32{w}, [][]float32{b}, []int{2}, 0},
+		"weight size":      {[][]float32{w}, [][]float32{b}, []int{2}, 4},
+		"bias size":        {[][]float32{w}, [][]float32{b[:1]}, []int{2}, 3},
+		"missing bias":     {[][]float32{w, w}, [][]float32{b}, []int{2, 2}, 3},
+	} {
+		if _, err := Concat("qkv", c.ws, c.bs, c.outs, c.in); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	l, err := Concat("qkv", [][]float32{w, w}, [][]float32{b, b}, []int{2, 2}, 3)
+	if err != nil || l.Out != 4 || l.In != 3 {
+		t.Fatalf("good shapes: %v, %+v", err, l)
+	}
+}

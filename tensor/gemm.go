@@ -70,8 +70,11 @@ func PackTransposed(dst *Packed, w []float32, n, k, ld int) *Packed {
 
 // PackParts packs B = Wᵀ where W is parts stacked row-wise, each a
 // row-major matrix of K-long rows, so weights stored in pieces (Q, K and V)
-// pack without being joined first. K must be positive.
+// pack without being joined first. With k <= 0 the result is empty.
 func PackParts(dst *Packed, k int, parts ...[]float32) *Packed {
+	if k <= 0 {
+		return reuse(dst, 0, 0)
+	}
 	n := 0
 	for _, p := range parts {
 		n += len(p) / k
