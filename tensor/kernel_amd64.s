@@ -63,8 +63,8 @@
 
 // STEP6X4 is one pass of the 6-row kernel's loop: four k steps, then the
 // pointers move on and the count goes down (the caller's JNZ tests it).
-// Four steps a pass rather than two measured 1–3% faster: fewer of the
-// loop's integer ops compete with the loads for issue slots.
+// Four steps a pass rather than two: 2–5% faster on operands in L1 and
+// ~1% over a forward pass (same-process A/B), with half the loop overhead.
 #define STEP6X4 \
 	LOADB(0) \
 	STEP6(0) \
