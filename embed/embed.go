@@ -1,0 +1,80 @@
+// Package embed turns texts into sentence embeddings: the engine's encoders
+// with the pooling, normalisation, prompts and truncation of a
+// sentence-transformers folder, exact to sentence-transformers' encode().
+package embed
+
+import (
+	"context"
+	"errors"
+)
+
+// Embedder computes sentence embeddings. Implementations are safe for
+// concurrent use. The knowledge base, the server and the CLI depend on this
+// interface only; embedtest.Fake stands in for a model in their tests.
+type Embedder interface {
+	// Embed returns one result per text, in order.
+	Embed(ctx context.Context, texts []string, opts Options) ([]Result, error)
+	// Info describes the model.
+	Info() Info
+}
+
+// Role says what a text is, for models that embed queries and documents
+// with different prompts (E5's "query: " / "passage: ", BGE's instruction).
+type Role int
+
+const (
+	// RoleNone uses the model's default prompt, if any.
+	RoleNone Role = iota
+	// RoleQuery marks a search query: the prompt named "query".
+	RoleQuery
+	// RoleDocument marks a passage to be searched: the prompt named
+	// "document" or, failing that, "passage".
+	RoleDocument
+)
+
+// Options tune one Embed call.
+type Options struct {
+	// Prompt names a prompt of the model's config_sentence_transformers.json;
+	// it wins over Role. An unknown name is an error (ErrUnknownPrompt).
+	Prompt string
+	// Role picks a prompt by what the texts are, when Prompt is empty; a
+	// model without such a prompt embeds the text as is.
+	Role Role
+}
+
+// Result is one text's embedding.
+type Result struct {
+	Vector []float32
+	// Tokens counts the tokens the model saw, special tokens and prompt
+	// included.
+	Tokens int
+	// Truncated reports that the text was cut to the model's max_seq_length.
+	Truncated bool
+}
+
+// Info describes a loaded embedding model.
+type Info struct {
+	// Name is how the model was named (a folder, a Hub id or "builtin").
+	Name string
+	// Dim is the length of every vector.
+	Dim int
+	// MaxSeqLen is the longest input in tokens; longer texts are truncated.
+	MaxSeqLen int
+	// Normalized reports unit-length vectors (a Normalize module), for which
+	// the dot product is the cosine.
+	Normalized bool
+	// Similarity is sentence-transformers' similarity_fn_name ("cosine",
+	// "dot", "euclidean", "manhattan").
+	Similarity string
+	// Pooling is "cls", "mean", "max" or "lasttoken".
+	Pooling string
+	// Prompts are the named prompts the model defines.
+	Prompts map[string]string
+}
+
+var (
+	// ErrUnknownPrompt means Options.Prompt names no prompt of the model.
+	ErrUnknownPrompt = errors.New("embed: unknown prompt")
+	// ErrInput means a text cannot be embedded (for example invalid UTF-8).
+	ErrInput = errors.New("embed: invalid input")
+)
