@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"unsafe"
 )
 
 // Name is the --model value that selects the built-in model.
@@ -98,4 +99,37 @@ func Dir(cacheDir string) (string, error) {
 		return "", fmt.Errorf("built-in model: %w", err)
 	}
 	return dir, nil
+}
+
+// EmbedderName is the --embed-model value that selects the built-in
+// sentence embedder.
+const EmbedderName = "builtin"
+
+// The built-in embedder (builtin/embedder: all-MiniLM-L6-v2 in float16) is
+// read straight from the binary's read-only data: its weights are embedded
+// as a string, whose bytes the loader views without a copy, and the small
+// files as a file system.
+var (
+	//go:embed embedder/model.safetensors
+	embedderWeights string
+
+	//go:embed embedder/*.json embedder/1_Pooling/config.json
+	embedderFiles embed.FS
+)
+
+// EmbedderFiles returns the built-in embedder's folder without its
+// weights: config.json, the tokenizer and the sentence-transformers module
+// files.
+func EmbedderFiles() fs.FS {
+	sub, err := fs.Sub(embedderFiles, "embedder")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder
+	}
+	return sub
+}
+
+// EmbedderWeights returns the built-in embedder's model.safetensors. The
+// bytes alias the binary's read-only data: writing to them faults.
+func EmbedderWeights() []byte {
+	return unsafe.Slice(unsafe.StringData(embedderWeights), len(embedderWeights))
 }

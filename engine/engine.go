@@ -17,6 +17,10 @@ type Options struct {
 	// Threads is the number of goroutines a forward pass uses; 0 means one
 	// per CPU.
 	Threads int
+	// HiddenStates drops a task head the checkpoint may have (a QA model's
+	// span classifier, say) and yields the last hidden state: what sentence
+	// embeddings pool.
+	HiddenStates bool
 }
 
 // SupportedTypes lists the model_type values Load accepts.
@@ -32,20 +36,36 @@ func Load(dir string, opts Options) (model.Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	load, err := loader(cfg)
-	if err != nil {
+	if _, err := loader(cfg); err != nil {
 		return nil, err
 	}
 	w, err := model.OpenWeights(dir)
 	if err != nil {
 		return nil, err
 	}
-	// Everything the model keeps is copied or packed, so the mapping goes:
-	// resident memory is then the model, not the model plus the file.
-	defer w.Close()
-	arch, head, err := load(cfg, w)
+	enc, err := LoadFrom(cfg, w, opts)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	return enc, nil
+}
+
+// LoadFrom builds an encoder from a parsed config and opened weights (for
+// checkpoints that are not a folder, such as the ones embedded in the
+// binary). It closes w: everything the model keeps is copied or packed, so
+// resident memory is then the model, not the model plus the file.
+func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder, error) {
+	defer w.Close()
+	load, err := loader(cfg)
+	if err != nil {
+		return nil, err
+	}
+	arch, head, err := load(cfg, w)
+	if err != nil {
+		return nil, err
+	}
+	if opts.HiddenStates {
+		head = nil
 	}
 	return model.NewEncoder(arch, head, opts.Threads), nil
 }

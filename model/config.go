@@ -56,6 +56,11 @@ func ReadConfig(dir string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read model config: %w", err)
 	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses the contents of a config.json; path names it in errors.
+func ParseConfig(data []byte, path string) (*Config, error) {
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)

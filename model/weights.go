@@ -27,6 +27,12 @@ func OpenWeights(dir string) (*Weights, error) {
 	return &Weights{set: s, dir: dir}, nil
 }
 
+// NewWeights reads the tensors of an opened set; name (a folder, or what
+// stands for one) appears in error messages. The Weights own the set.
+func NewWeights(s *safetensors.Set, name string) *Weights {
+	return &Weights{set: s, dir: name}
+}
+
 // Close releases the mapping: views returned by View are invalid after it,
 // copies returned by Get are not.
 func (w *Weights) Close() error { return w.set.Close() }
