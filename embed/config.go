@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ func readFolder(fsys fs.FS) (*folder, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		f.plain = true
-		f.pooling = pooling{mean: true, includePrompt: true}
+		f.pooling = pooling{modes: []string{"mean"}, includePrompt: true}
 		if err := f.readSentenceConfig(fsys); err != nil {
 			return nil, err
 		}
@@ -150,12 +151,23 @@ func (f *folder) readSTConfig(fsys fs.FS) error {
 	return nil
 }
 
-// pooling is sentence-transformers' Pooling module: every mode switched on
-// contributes its vector, concatenated in the module's fixed order.
+// pooling is sentence-transformers' Pooling module: each of its modes
+// contributes a vector, concatenated in the order the config lists them.
 type pooling struct {
-	dim                                          int
-	cls, max, mean, meanSqrt, weightedMean, last bool
-	includePrompt                                bool
+	dim           int
+	modes         []string // of poolingModes
+	includePrompt bool
+}
+
+// poolingModes are sentence-transformers' mode names, in the order its
+// legacy boolean keys are read.
+var poolingModes = []struct{ name, legacyKey string }{
+	{"cls", "pooling_mode_cls_token"},
+	{"max", "pooling_mode_max_tokens"},
+	{"mean", "pooling_mode_mean_tokens"},
+	{"mean_sqrt_len_tokens", "pooling_mode_mean_sqrt_len_tokens"},
+	{"weightedmean", "pooling_mode_weightedmean_tokens"},
+	{"lasttoken", "pooling_mode_lasttoken"},
 }
 
 func readPooling(fsys fs.FS, dir string) (pooling, error) {
@@ -164,69 +176,55 @@ func readPooling(fsys fs.FS, dir string) (pooling, error) {
 	if err != nil {
 		return pooling{}, fmt.Errorf("pooling module: %w", err)
 	}
-	var c struct {
-		Dim           int     `json:"word_embedding_dimension"`
-		Mode          *string `json:"pooling_mode"`
-		CLS           bool    `json:"pooling_mode_cls_token"`
-		Mean          bool    `json:"pooling_mode_mean_tokens"`
-		Max           bool    `json:"pooling_mode_max_tokens"`
-		MeanSqrt      bool    `json:"pooling_mode_mean_sqrt_len_tokens"`
-		WeightedMean  bool    `json:"pooling_mode_weightedmean_tokens"`
-		LastToken     bool    `json:"pooling_mode_lasttoken"`
-		IncludePrompt *bool   `json:"include_prompt"`
-	}
+	var c map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return pooling{}, fmt.Errorf("%s: %w", name, err)
 	}
-	p := pooling{dim: c.Dim, cls: c.CLS, max: c.Max, mean: c.Mean, meanSqrt: c.MeanSqrt, weightedMean: c.WeightedMean, last: c.LastToken, includePrompt: true}
-	if c.IncludePrompt != nil {
-		p.includePrompt = *c.IncludePrompt
-	}
-	if c.Mode != nil {
-		// The short form, which sentence-transformers' Pooling also takes.
-		switch *c.Mode {
-		case "cls":
-			p.cls = true
-		case "mean":
-			p.mean = true
-		case "max":
-			p.max = true
-		case "mean_sqrt_len_tokens":
-			p.meanSqrt = true
-		case "weightedmean":
-			p.weightedMean = true
-		case "lasttoken":
-			p.last = true
-		default:
-			return pooling{}, fmt.Errorf("%s: unknown pooling_mode %q", name, *c.Mode)
+	p := pooling{includePrompt: true}
+	for _, key := range []string{"embedding_dimension", "word_embedding_dimension"} {
+		if v, ok := c[key]; ok {
+			if err := json.Unmarshal(v, &p.dim); err != nil {
+				return pooling{}, fmt.Errorf("%s: %s: %w", name, key, err)
+			}
 		}
 	}
-	if p.modes() == 0 {
-		return pooling{}, fmt.Errorf("%s: no pooling mode is switched on", name)
+	if v, ok := c["include_prompt"]; ok {
+		if err := json.Unmarshal(v, &p.includePrompt); err != nil {
+			return pooling{}, fmt.Errorf("%s: include_prompt: %w", name, err)
+		}
+	}
+	if v, ok := c["pooling_mode"]; ok {
+		// A mode name or a list of them.
+		var one string
+		if json.Unmarshal(v, &one) == nil {
+			p.modes = []string{one}
+		} else if err := json.Unmarshal(v, &p.modes); err != nil {
+			return pooling{}, fmt.Errorf("%s: pooling_mode must be a mode name or a list of them: %w", name, err)
+		}
+		for _, m := range p.modes {
+			if !slices.ContainsFunc(poolingModes, func(pm struct{ name, legacyKey string }) bool { return pm.name == m }) {
+				return pooling{}, fmt.Errorf("%s: unknown pooling mode %q (known: cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken)", name, m)
+			}
+		}
+	} else {
+		for _, pm := range poolingModes {
+			var on bool
+			if v, ok := c[pm.legacyKey]; ok {
+				if err := json.Unmarshal(v, &on); err != nil {
+					return pooling{}, fmt.Errorf("%s: %s: %w", name, pm.legacyKey, err)
+				}
+			}
+			if on {
+				p.modes = append(p.modes, pm.name)
+			}
+		}
+	}
+	if len(p.modes) == 0 {
+		// sentence-transformers' default.
+		p.modes = []string{"mean"}
 	}
 	return p, nil
 }
 
-func (p pooling) modes() int {
-	n := 0
-	for _, on := range []bool{p.cls, p.max, p.mean, p.meanSqrt, p.weightedMean, p.last} {
-		if on {
-			n++
-		}
-	}
-	return n
-}
-
 // name describes the pooling for Info.
-func (p pooling) name() string {
-	var parts []string
-	for _, m := range []struct {
-		on   bool
-		name string
-	}{{p.cls, "cls"}, {p.max, "max"}, {p.mean, "mean"}, {p.meanSqrt, "mean_sqrt_len"}, {p.weightedMean, "weightedmean"}, {p.last, "lasttoken"}} {
-		if m.on {
-			parts = append(parts, m.name)
-		}
-	}
-	return strings.Join(parts, "+")
-}
+func (p pooling) name() string { return strings.Join(p.modes, "+") }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/askqa/ask/model"
@@ -62,7 +61,7 @@ func newModel(name string, enc model.Encoder, tok *tokenizer.Tokenizer, f *folde
 func (m *Model) Info() Info {
 	h := m.enc.Info().HiddenSize
 	return Info{
-		Name: m.name, Dim: h * m.f.pooling.modes(), MaxSeqLen: m.maxSeqLen,
+		Name: m.name, Dim: h * len(m.f.pooling.modes), MaxSeqLen: m.maxSeqLen,
 		Normalized: m.f.normalize, Similarity: m.f.similarity, Pooling: m.f.pooling.name(),
 		Prompts: m.f.prompts,
 	}
@@ -129,8 +128,8 @@ func (m *Model) prompt(opts Options) (string, error) {
 }
 
 // Prepare tokenizes texts as sentence-transformers' encode does: the prompt
-// is prepended, the whole stripped of surrounding whitespace (and lowered
-// when the folder says do_lower_case), then truncated to max_seq_length.
+// is prepended (and the whole lowered when the folder says do_lower_case),
+// then truncated to max_seq_length.
 func (m *Model) Prepare(texts []string, opts Options) ([]*Sequence, error) {
 	prompt, err := m.prompt(opts)
 	if err != nil {
@@ -139,13 +138,16 @@ func (m *Model) Prepare(texts []string, opts Options) ([]*Sequence, error) {
 	promptLen := 0
 	if prompt != "" && !m.f.pooling.includePrompt {
 		// sentence-transformers counts the prompt's tokens with the
-		// specials, less one for the closing [SEP]/</s>, and masks that
+		// specials, less a closing special ([SEP], </s>), and masks that
 		// many leading tokens out of the pooling.
 		e, _, err := m.tok.EncodeTruncated(m.clean(prompt), m.maxSeqLen)
 		if err != nil {
 			return nil, fmt.Errorf("embed: tokenize the prompt: %w", err)
 		}
-		promptLen = e.Len() - 1
+		promptLen = e.Len()
+		if promptLen > 0 && e.SpecialMask[promptLen-1] != 0 {
+			promptLen--
+		}
 	}
 	seqs := make([]*Sequence, len(texts))
 	for i, t := range texts {
@@ -161,20 +163,15 @@ func (m *Model) Prepare(texts []string, opts Options) ([]*Sequence, error) {
 	return seqs, nil
 }
 
-// clean is the Transformer module's text preparation: Python's str.strip()
-// and, if configured, str.lower().
+// clean is the Transformer module's text preparation: with do_lower_case
+// sentence-transformers puts a Lowercase normalizer in front of the
+// tokenizer's, which lowers the text before anything else sees it. Text is
+// otherwise passed as is (sentence-transformers 6 no longer strips it).
 func (m *Model) clean(s string) string {
-	s = strings.TrimFunc(s, pyIsSpace)
 	if m.f.lowerCase {
 		s = strings.ToLower(s)
 	}
 	return s
-}
-
-// pyIsSpace is Python's str.isspace for one character: Unicode white space
-// plus the ASCII separators U+001C–U+001F, which Go does not count.
-func pyIsSpace(r rune) bool {
-	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
 // Compute runs one batch of prepared sequences through the encoder and pools
@@ -220,7 +217,7 @@ func (m *Model) Compute(ctx context.Context, seqs []*Sequence) error {
 				mask[i] = 0
 			}
 		}
-		s.vec = make([]float32, h*m.f.pooling.modes())
+		s.vec = make([]float32, h*len(m.f.pooling.modes))
 		m.f.pooling.poolInto(s.vec, out.Hidden[r*L*h:(r+1)*L*h], mask, h)
 		if m.f.normalize {
 			normalize(s.vec)

