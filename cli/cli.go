@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"pull":     {"download a model from the Hugging Face Hub", runPull},
 		"list":     {"list cached models", runList},
 		"rm":       {"remove a cached model", runRm},
+		"embed":    {"embed JSON lines of text as sentence vectors", runEmbed},
 	}
 }
 
