@@ -10,6 +10,7 @@ import (
 
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/embed/sentence"
 )
 
 // embedModelFlagHelp is the --model help of the commands that embed.
@@ -18,16 +19,16 @@ const embedModelFlagHelp = "embedding model: \"builtin\" (the default: all-MiniL
 // loadEmbedder resolves an embedding model reference: empty or "builtin"
 // is the model inside the binary (loaded from memory); anything else a
 // folder or Hub id, resolved like --model.
-func loadEmbedder(ctx context.Context, env Env, ref string, threads int, log *slog.Logger) (*embed.Model, error) {
-	opts := embed.LoadOptions{Threads: threads, Logger: log}
+func loadEmbedder(ctx context.Context, env Env, ref string, threads int, log *slog.Logger) (*sentence.Model, error) {
+	opts := sentence.LoadOptions{Threads: threads, Logger: log}
 	if ref == "" || ref == builtin.EmbedderName {
-		return embed.LoadBuiltin(opts)
+		return sentence.LoadBuiltin(opts)
 	}
 	dir, err := resolveModel(ctx, env, ref, false)
 	if err != nil {
 		return nil, err
 	}
-	return embed.Load(dir, opts)
+	return sentence.Load(dir, opts)
 }
 
 type embedLine struct {

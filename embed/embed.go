@@ -1,6 +1,8 @@
-// Package embed turns texts into sentence embeddings: the engine's encoders
-// with the pooling, normalisation, prompts and truncation of a
-// sentence-transformers folder, exact to sentence-transformers' encode().
+// Package embed is the seam for sentence embeddings: the Embedder
+// interface that the knowledge base, the server and the CLI consume, with
+// its options and results. It imports nothing but the standard library;
+// embed/sentence implements it on the engine (sentence-transformers
+// folders and the built-in model), embed/embedtest fakes it.
 package embed
 
 import (

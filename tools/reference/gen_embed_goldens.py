@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Sentence-embedding goldens from sentence-transformers' encode(), for the
-Go embed package (embed/testdata/<case>/).
+Go package embed/sentence (embed/sentence/testdata/<case>/).
 
 Each case is a sentence-transformers folder assembled in a temporary
 directory from
@@ -9,7 +9,7 @@ directory from
     qa/testdata (their task head is dropped, as AutoModel does);
   - its tokenizer files from ../shared/data/tokenizers (copied first, so
     the checkpoint's own tokenizer_config.json wins);
-  - the module files this script writes into embed/testdata/<case>/
+  - the module files this script writes into embed/sentence/testdata/<case>/
     (modules.json, 1_Pooling/config.json, sentence_bert_config.json,
     config_sentence_transformers.json), which the Go test copies the same
     way.
@@ -17,7 +17,7 @@ and reference.json.gz holds, per call, the texts, the prompt name, the
 embeddings (float32 values as Python floats) and the token counts the
 tokenizer gives for prompt+text under the same truncation.
 
-Usage: gen_embed_goldens.py --minilm DIR [--shared ../shared/data] [--out embed/testdata]
+Usage: gen_embed_goldens.py --minilm DIR [--shared ../shared/data] [--out embed/sentence/testdata]
 Pinned: transformers 5.2.0, sentence-transformers (versions recorded).
 """
 import argparse
@@ -136,7 +136,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minilm", required=True)
     ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "data"))
-    ap.add_argument("--out", default=os.path.join(REPO, "embed", "testdata"))
+    ap.add_argument("--out", default=os.path.join(REPO, "embed", "sentence", "testdata"))
     a = ap.parse_args()
     torch.manual_seed(0)
     sq, longs = squad_sentences(a.shared, 40, 3)

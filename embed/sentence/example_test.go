@@ -1,4 +1,4 @@
-package embed_test
+package sentence_test
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"log"
 
 	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/embed/sentence"
 )
 
 // The built-in embedder loads from the binary itself, with no download and
 // nothing written to disk. Its vectors have unit length, so a dot product
 // is the cosine similarity.
 func ExampleLoadBuiltin() {
-	m, err := embed.LoadBuiltin(embed.LoadOptions{})
+	m, err := sentence.LoadBuiltin(sentence.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-package embed
+package sentence
 
 import (
 	"context"
+	"github.com/askqa/ask/embed"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestBuiltinLoadsFromMemory(t *testing.T) {
 	if info.Dim != 384 || info.MaxSeqLen != 256 || !info.Normalized || info.Pooling != "mean" {
 		t.Fatalf("info = %+v", info)
 	}
-	res, err := m.Embed(context.Background(), []string{"A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."}, Options{})
+	res, err := m.Embed(context.Background(), []string{"A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."}, embed.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package embed
+package sentence
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/askqa/ask/embed"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,39 +28,39 @@ func loadCase(t *testing.T, name string, opts LoadOptions) *Model {
 func TestPromptSelection(t *testing.T) {
 	m := loadCase(t, "e5", LoadOptions{Threads: 1})
 	for _, tc := range []struct {
-		opts Options
+		opts embed.Options
 		want string
 	}{
-		{Options{}, ""},
-		{Options{Role: RoleQuery}, "query: "},
-		{Options{Role: RoleDocument}, "passage: "},
-		{Options{Prompt: "passage", Role: RoleQuery}, "passage: "},
+		{embed.Options{}, ""},
+		{embed.Options{Role: embed.RoleQuery}, "query: "},
+		{embed.Options{Role: embed.RoleDocument}, "passage: "},
+		{embed.Options{Prompt: "passage", Role: embed.RoleQuery}, "passage: "},
 	} {
 		got, err := m.prompt(tc.opts)
 		if err != nil || got != tc.want {
 			t.Errorf("prompt(%+v) = %q, %v; want %q", tc.opts, got, err, tc.want)
 		}
 	}
-	_, err := m.Embed(context.Background(), []string{"x"}, Options{Prompt: "nope"})
-	if !errors.Is(err, ErrUnknownPrompt) || !strings.Contains(err.Error(), "passage, query") {
+	_, err := m.Embed(context.Background(), []string{"x"}, embed.Options{Prompt: "nope"})
+	if !errors.Is(err, embed.ErrUnknownPrompt) || !strings.Contains(err.Error(), "passage, query") {
 		t.Errorf("unknown prompt: %v", err)
 	}
 }
 
 func TestBadInput(t *testing.T) {
 	m := loadCase(t, "bge", LoadOptions{Threads: 1})
-	_, err := m.Embed(context.Background(), []string{"fine", "bad \xff"}, Options{})
-	if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "text 1") {
+	_, err := m.Embed(context.Background(), []string{"fine", "bad \xff"}, embed.Options{})
+	if !errors.Is(err, embed.ErrInput) || !strings.Contains(err.Error(), "text 1") {
 		t.Errorf("invalid UTF-8: %v", err)
 	}
 	// A megabyte of text is cut to max_seq_length, not refused.
-	res, err := m.Embed(context.Background(), []string{strings.Repeat("word ", 200_000)}, Options{})
+	res, err := m.Embed(context.Background(), []string{strings.Repeat("word ", 200_000)}, embed.Options{})
 	if err != nil || !res[0].Truncated || res[0].Tokens != m.Info().MaxSeqLen {
 		t.Errorf("1 MB text: %+v, %v", res, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := m.Embed(ctx, []string{"x"}, Options{}); !errors.Is(err, context.Canceled) {
+	if _, err := m.Embed(ctx, []string{"x"}, embed.Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -95,7 +96,7 @@ func TestLoadErrors(t *testing.T) {
 func TestPlainFolderSaysSoOnce(t *testing.T) {
 	var buf bytes.Buffer
 	m := loadCase(t, "plain", LoadOptions{Threads: 1, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
-	m.Embed(context.Background(), []string{"a", "b"}, Options{})
+	m.Embed(context.Background(), []string{"a", "b"}, embed.Options{})
 	if n := strings.Count(buf.String(), "no modules.json"); n != 1 {
 		t.Errorf("logged %d times: %s", n, buf.String())
 	}
@@ -120,7 +121,7 @@ func TestBatchedMatchesDirect(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var opts Options
+			var opts embed.Options
 			if c.PromptName != nil {
 				opts.Prompt = *c.PromptName
 			}

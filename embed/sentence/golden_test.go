@@ -1,9 +1,10 @@
-package embed
+package sentence
 
 import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"github.com/askqa/ask/embed"
 	"io"
 	"math"
 	"os"
@@ -56,7 +57,7 @@ func readGolden(t *testing.T, path string) golden {
 	return g
 }
 
-const sharedData = "../../shared/data"
+const sharedData = "../../../shared/data"
 
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
@@ -116,19 +117,19 @@ func assemble(t *testing.T, name string) string {
 	}
 	dir := t.TempDir()
 	copyTree(t, tokDir, dir)
-	copyTree(t, filepath.Join("..", encoder), dir)
+	copyTree(t, filepath.Join("..", "..", encoder), dir)
 	copyTree(t, filepath.Join("testdata", name), dir)
 	return dir
 }
 
-func checkGolden(t *testing.T, m Embedder, g golden, minCos, maxAbs float64) {
+func checkGolden(t *testing.T, m embed.Embedder, g golden, minCos, maxAbs float64) {
 	t.Helper()
 	if g.MaxSeqLength != m.Info().MaxSeqLen {
 		t.Errorf("max_seq_length %d, reference %d", m.Info().MaxSeqLen, g.MaxSeqLength)
 	}
 	worstCos, worstDelta := 1.0, 0.0
 	for ci, c := range g.Calls {
-		var opts Options
+		var opts embed.Options
 		if c.PromptName != nil {
 			opts.Prompt = *c.PromptName
 		}

@@ -1,9 +1,14 @@
-package embed
+// Package sentence runs sentence-transformers models on ask's engine: a
+// folder's modules (Transformer, Pooling, Normalize), its prompts and
+// max_seq_length, exact to sentence-transformers' encode(); and the
+// all-MiniLM-L6-v2 embedder built into the binary, loaded from memory.
+package sentence
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/askqa/ask/embed"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -14,7 +19,7 @@ import (
 
 // Model is a loaded sentence-embedding model: an encoder, its tokenizer
 // and the modules of its sentence-transformers folder. It implements
-// Embedder by computing in the caller's goroutine, in length-sorted batches;
+// embed.Embedder by computing in the caller's goroutine, in length-sorted batches;
 // Batched puts a scheduler in between for servers.
 type Model struct {
 	name      string
@@ -57,10 +62,10 @@ func newModel(name string, enc model.Encoder, tok *tokenizer.Tokenizer, f *folde
 	return m, nil
 }
 
-// Info implements Embedder.
-func (m *Model) Info() Info {
+// Info implements embed.Embedder.
+func (m *Model) Info() embed.Info {
 	h := m.enc.Info().HiddenSize
-	return Info{
+	return embed.Info{
 		Name: m.name, Dim: h * len(m.f.pooling.modes), MaxSeqLen: m.maxSeqLen,
 		Normalized: m.f.normalize, Similarity: m.f.similarity, Pooling: m.f.pooling.name(),
 		Prompts: m.f.prompts,
@@ -86,12 +91,12 @@ type Sequence struct {
 func (s *Sequence) Len() int { return s.enc.Len() }
 
 // Result returns the embedding once the sequence has been computed.
-func (s *Sequence) Result() Result {
-	return Result{Vector: s.vec, Tokens: s.enc.Len(), Truncated: s.truncated}
+func (s *Sequence) Result() embed.Result {
+	return embed.Result{Vector: s.vec, Tokens: s.enc.Len(), Truncated: s.truncated}
 }
 
 // prompt resolves the prompt text for opts.
-func (m *Model) prompt(opts Options) (string, error) {
+func (m *Model) prompt(opts embed.Options) (string, error) {
 	if opts.Prompt != "" {
 		p, ok := m.f.prompts[opts.Prompt]
 		if !ok {
@@ -101,9 +106,9 @@ func (m *Model) prompt(opts Options) (string, error) {
 			}
 			slices.Sort(names)
 			if len(names) == 0 {
-				return "", fmt.Errorf("%w %q: model %s defines no prompts", ErrUnknownPrompt, opts.Prompt, m.name)
+				return "", fmt.Errorf("%w %q: model %s defines no prompts", embed.ErrUnknownPrompt, opts.Prompt, m.name)
 			}
-			return "", fmt.Errorf("%w %q: model %s has %s", ErrUnknownPrompt, opts.Prompt, m.name, strings.Join(names, ", "))
+			return "", fmt.Errorf("%w %q: model %s has %s", embed.ErrUnknownPrompt, opts.Prompt, m.name, strings.Join(names, ", "))
 		}
 		return p, nil
 	}
@@ -111,9 +116,9 @@ func (m *Model) prompt(opts Options) (string, error) {
 	// look for.
 	var candidates []string
 	switch opts.Role {
-	case RoleQuery:
+	case embed.RoleQuery:
 		candidates = []string{"query"}
-	case RoleDocument:
+	case embed.RoleDocument:
 		candidates = []string{"document", "passage", "corpus"}
 	}
 	for _, c := range candidates {
@@ -130,7 +135,7 @@ func (m *Model) prompt(opts Options) (string, error) {
 // Prepare tokenizes texts as sentence-transformers' encode does: the prompt
 // is prepended (and the whole lowered when the folder says do_lower_case),
 // then truncated to max_seq_length.
-func (m *Model) Prepare(texts []string, opts Options) ([]*Sequence, error) {
+func (m *Model) Prepare(texts []string, opts embed.Options) ([]*Sequence, error) {
 	prompt, err := m.prompt(opts)
 	if err != nil {
 		return nil, err
@@ -152,7 +157,7 @@ func (m *Model) Prepare(texts []string, opts Options) ([]*Sequence, error) {
 	seqs := make([]*Sequence, len(texts))
 	for i, t := range texts {
 		if !utf8.ValidString(t) {
-			return nil, fmt.Errorf("%w: text %d is not valid UTF-8", ErrInput, i)
+			return nil, fmt.Errorf("%w: text %d is not valid UTF-8", embed.ErrInput, i)
 		}
 		e, cut, err := m.tok.EncodeTruncated(m.clean(prompt+t), m.maxSeqLen)
 		if err != nil {
@@ -226,9 +231,9 @@ func (m *Model) Compute(ctx context.Context, seqs []*Sequence) error {
 	return nil
 }
 
-// Embed implements Embedder: texts sorted by length and cut into batches,
+// Embed implements embed.Embedder: texts sorted by length and cut into batches,
 // so a batch pads only to the longest of similar texts.
-func (m *Model) Embed(ctx context.Context, texts []string, opts Options) ([]Result, error) {
+func (m *Model) Embed(ctx context.Context, texts []string, opts embed.Options) ([]embed.Result, error) {
 	seqs, err := m.Prepare(texts, opts)
 	if err != nil {
 		return nil, err
@@ -247,7 +252,7 @@ func (m *Model) Embed(ctx context.Context, texts []string, opts Options) ([]Resu
 		}
 		i = j
 	}
-	out := make([]Result, len(seqs))
+	out := make([]embed.Result, len(seqs))
 	for i, s := range seqs {
 		out[i] = s.Result()
 	}

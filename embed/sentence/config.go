@@ -1,4 +1,4 @@
-package embed
+package sentence
 
 import (
 	"encoding/json"
@@ -226,5 +226,5 @@ func readPooling(fsys fs.FS, dir string) (pooling, error) {
 	return p, nil
 }
 
-// name describes the pooling for Info.
+// name describes the pooling for embed.Info.
 func (p pooling) name() string { return strings.Join(p.modes, "+") }

@@ -1,14 +1,15 @@
-package embed
+package sentence
 
 import (
 	"cmp"
 	"context"
+	"github.com/askqa/ask/embed"
 	"slices"
 
 	"github.com/askqa/ask/sched"
 )
 
-// Batched is an Embedder whose forward passes go through a scheduler, so
+// Batched is an embed.Embedder whose forward passes go through a scheduler, so
 // that the texts of concurrent requests share batches (and the server's
 // queue limits, back-pressure and metrics). The scheduler's compute
 // function must be the model's Compute.
@@ -22,17 +23,17 @@ func NewBatched(m *Model, b *sched.Batcher[*Sequence]) *Batched {
 	return &Batched{m: m, b: b}
 }
 
-// Info implements Embedder.
-func (e *Batched) Info() Info { return e.m.Info() }
+// Info implements embed.Embedder.
+func (e *Batched) Info() embed.Info { return e.m.Info() }
 
 // submitChunk bounds the sequences one Do queues at a time: a request of
 // thousands of texts then waits its turn in slices instead of being refused
 // for exceeding the whole queue.
 const submitChunk = 256
 
-// Embed implements Embedder. The texts are queued shortest first, so each
+// Embed implements embed.Embedder. The texts are queued shortest first, so each
 // batch the scheduler cuts from them pads little.
-func (e *Batched) Embed(ctx context.Context, texts []string, opts Options) ([]Result, error) {
+func (e *Batched) Embed(ctx context.Context, texts []string, opts embed.Options) ([]embed.Result, error) {
 	seqs, err := e.m.Prepare(texts, opts)
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func (e *Batched) Embed(ctx context.Context, texts []string, opts Options) ([]Re
 			return nil, err
 		}
 	}
-	out := make([]Result, len(seqs))
+	out := make([]embed.Result, len(seqs))
 	for i, s := range seqs {
 		out[i] = s.Result()
 	}
