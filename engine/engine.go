@@ -21,6 +21,21 @@ type Options struct {
 	// span classifier, say) and yields the last hidden state: what sentence
 	// embeddings pool.
 	HiddenStates bool
+	// Quantize is "int8" to run the encoder's Linear layers in int8
+	// (weights per output channel at load, activations per row at run
+	// time), or "" for fp32. See ParseQuantize.
+	Quantize string
+}
+
+// ParseQuantize checks a --quantize / ASK_QUANTIZE value.
+func ParseQuantize(v string) (string, error) {
+	switch v {
+	case "", "none", "fp32":
+		return "", nil
+	case "int8":
+		return v, nil
+	}
+	return "", fmt.Errorf("quantize %q: want int8, or none for fp32", v)
 }
 
 // SupportedTypes lists the model_type values Load accepts.
@@ -66,6 +81,9 @@ func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder,
 	}
 	if opts.HiddenStates {
 		head = nil
+	}
+	if err := quantize(arch, opts.Quantize); err != nil {
+		return nil, err
 	}
 	return model.NewEncoder(arch, head, opts.Threads), nil
 }

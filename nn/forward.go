@@ -37,6 +37,7 @@ type Workspace struct {
 	packKV packKVTask
 	attn   attnTask
 	norm   normTask
+	i8     int8Scratch
 }
 
 type attnScratch struct {
@@ -84,6 +85,10 @@ func (ws *Workspace) Reserve(s *Stack, batch, seq, scratch int) {
 
 // Linear runs y = x·Wᵀ + b (plus an activation if ep says so) over the pool.
 func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep tensor.Epilogue) {
+	if l.Q != nil {
+		ws.linearInt8(l, x, rows, y, ep)
+		return
+	}
 	ws.gemm = tensor.GemmTask{A: x, Lda: l.In, M: rows, B: l.W, C: y, Ldc: l.Out, Bias: l.B, Ep: ep}
 	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Split())
 }

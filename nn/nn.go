@@ -15,9 +15,11 @@ import (
 	"github.com/askqa/ask/tensor"
 )
 
-// Linear is y = x·Wᵀ + b with W packed for the GEMM kernel at load.
+// Linear is y = x·Wᵀ + b with W packed for the GEMM kernel at load, or,
+// once quantized (Q set, W nil), for the int8 kernel.
 type Linear struct {
 	W    *tensor.Packed
+	Q    *tensor.PackedInt8
 	B    []float32
 	In   int
 	Out  int

@@ -327,3 +327,18 @@ func int8KernelGo(rows, kq int, a []uint8, lda int, b []int8, c []int32, ldc int
 		}
 	}
 }
+
+// QuantizePacked quantizes the fp32 weights of a packed matrix (B = Wᵀ, so
+// each column is one output channel) per column and packs them for the
+// int8 product, as QuantizeWeights then PackInt8 would from W.
+func QuantizePacked(p *Packed) (*PackedInt8, error) {
+	w := make([]float32, p.N*p.K)
+	for j := 0; j < p.N; j++ {
+		pan := p.panel(j / nr)
+		for kk := 0; kk < p.K; kk++ {
+			w[j*p.K+kk] = pan[kk*nr+j%nr]
+		}
+	}
+	q, s := QuantizeWeights(w, p.N, p.K)
+	return PackInt8(q, s, p.N, p.K)
+}
