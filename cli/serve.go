@@ -11,6 +11,8 @@ import (
 	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/config"
+	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/embed/sentence"
 	"github.com/askqa/ask/lexical"
 	"github.com/askqa/ask/sched"
 	"github.com/askqa/ask/server"
@@ -111,7 +113,21 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		}
 	}()
 
+	embedder, closeEmbedder, err := loadServeEmbedder(ctx, env, *cfg, log, metrics.SchedHooks())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := closeEmbedder(cctx); err != nil {
+			log.Error("closing the embedder", "err", err)
+		}
+	}()
+
 	srv, err := server.New(server.Options{
+		Embedder:        embedder,
+		MaxEmbedInputs:  cfg.MaxEmbedInputs,
 		Reader:          reader,
 		Logger:          log,
 		Metrics:         metrics,
@@ -144,6 +160,36 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	// One plain line on stdout, so scripts can find the port of --addr :0.
 	fmt.Fprintf(env.Stdout, "ask: listening on http://%s (reader %s)\n", addr, info.Reader)
 	return srv.Serve(ctx, ln)
+}
+
+// loadServeEmbedder loads --embed-model behind a batcher of its own (the
+// embedder's compute differs from the reader's), configured like the
+// reader's and reporting batches into the same metrics. "none" serves no
+// embeddings.
+func loadServeEmbedder(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, hooks sched.Hooks) (embed.Embedder, func(context.Context) error, error) {
+	if cfg.EmbedModel == "none" {
+		return nil, func(context.Context) error { return nil }, nil
+	}
+	m, err := loadEmbedder(ctx, env, cfg.EmbedModel, 0, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load embedding model %q (--embed-model none turns embeddings off): %w", cfg.EmbedModel, err)
+	}
+	// The queue depth gauge belongs to the reader's queue; two batchers
+	// writing it would make it meaningless.
+	hooks.QueueDepth = nil
+	b, err := sched.New(m.Compute, sched.Options{
+		MaxBatchTokens: max(cfg.BatchTokens, m.Info().MaxSeqLen), MaxBatchSize: cfg.BatchSize,
+		MaxWait: cfg.BatchWait, QueueSize: cfg.QueueSize, Hooks: hooks,
+	})
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	info := m.Info()
+	log.Info("embedding model loaded", "model", info.Name, "dim", info.Dim, "max_seq_len", info.MaxSeqLen, "pooling", info.Pooling)
+	return sentence.NewBatched(m, b), func(ctx context.Context) error {
+		return errors.Join(b.Close(ctx), m.Close())
+	}, nil
 }
 
 // pickReader applies --reader: the model when one loads, the lexical reader

@@ -64,6 +64,13 @@ type Config struct {
 	// QueueSize bounds the windows waiting for the model (429 beyond).
 	QueueSize int
 
+	// EmbedModel is the sentence-embedding model of /v1/embeddings and
+	// /embed: "builtin" (the default), a folder or a Hub id; "none" turns
+	// those routes off.
+	EmbedModel string
+	// MaxEmbedInputs bounds the texts of one embedding request.
+	MaxEmbedInputs int
+
 	// LogFormat is "text" or "json".
 	LogFormat string
 	LogLevel  slog.Level
@@ -85,6 +92,8 @@ func Default() Config {
 		BatchSize:         32,
 		BatchWait:         2 * time.Millisecond,
 		QueueSize:         1024,
+		EmbedModel:        "builtin",
+		MaxEmbedInputs:    2048,
 		LogFormat:         "text",
 		LogLevel:          slog.LevelInfo,
 	}
@@ -131,6 +140,10 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.BatchWait) }},
 		{"queue-size", "ASK_QUEUE_SIZE", "most windows waiting for the model; beyond it requests get 429",
 			func(c *Config) flag.Value { return (*intValue)(&c.QueueSize) }},
+		{"embed-model", "ASK_EMBED_MODEL", "embedding model of /v1/embeddings and /embed: builtin (all-MiniLM-L6-v2 inside ask), a sentence-transformers folder, a Hub repo id, or none",
+			func(c *Config) flag.Value { return (*stringValue)(&c.EmbedModel) }},
+		{"max-embed-inputs", "ASK_MAX_EMBED_INPUTS", "most texts in one embedding request",
+			func(c *Config) flag.Value { return (*intValue)(&c.MaxEmbedInputs) }},
 		{"log-format", "ASK_LOG_FORMAT", "log format: text or json",
 			func(c *Config) flag.Value { return &choiceValue{p: &c.LogFormat, choices: []string{"text", "json"}} }},
 		{"log-level", "ASK_LOG_LEVEL", "log level: debug, info, warn or error",
@@ -199,7 +212,7 @@ func (c *Config) Validate() error {
 		name string
 		v    int
 	}{{"max-context-chars", c.MaxContextChars}, {"max-context-windows", c.MaxContextWindows},
-		{"max-batch-inputs", c.MaxBatchInputs}, {"batch-tokens", c.BatchTokens},
+		{"max-batch-inputs", c.MaxBatchInputs}, {"batch-tokens", c.BatchTokens}, {"max-embed-inputs", c.MaxEmbedInputs},
 		{"batch-size", c.BatchSize}, {"queue-size", c.QueueSize}}
 	for _, p := range positive {
 		if p.v < 1 {

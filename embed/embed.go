@@ -42,6 +42,12 @@ type Options struct {
 	// Role picks a prompt by what the texts are, when Prompt is empty; a
 	// model without such a prompt embeds the text as is.
 	Role Role
+	// NoTruncate refuses texts longer than the model's limit with ErrTooLong
+	// (before any computing) instead of cutting them.
+	NoTruncate bool
+	// Unnormalized skips a Normalize module, returning the pooled vectors
+	// as they are (TEI's normalize=false).
+	Unnormalized bool
 }
 
 // Result is one text's embedding.
@@ -79,4 +85,7 @@ var (
 	ErrUnknownPrompt = errors.New("embed: unknown prompt")
 	// ErrInput means a text cannot be embedded (for example invalid UTF-8).
 	ErrInput = errors.New("embed: invalid input")
+	// ErrTooLong means a text exceeds the model's limit and Options said
+	// not to truncate.
+	ErrTooLong = errors.New("embed: text longer than the model's limit")
 )

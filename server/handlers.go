@@ -114,7 +114,11 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, api.ModelList{Models: []api.ModelInfo{s.info}})
+	list := api.ModelList{Models: []api.ModelInfo{s.info}}
+	if s.opts.Embedder != nil {
+		list.Models = append(list.Models, embedModelInfo(s.opts.Embedder))
+	}
+	writeJSON(w, r, http.StatusOK, list)
 }
 
 // handleHealth is the liveness probe: the process serves HTTP.

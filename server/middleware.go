@@ -48,6 +48,8 @@ func (s *Server) newRouter() *router {
 	add("/api/ask", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleAsk})
 	add("/v1/answer", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleAnswer})
 	add("/v1/models", false, false, map[string]http.HandlerFunc{http.MethodGet: s.handleModels})
+	add("/v1/embeddings", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleEmbeddings})
+	add("/embed", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleTEIEmbed})
 	add("/healthz", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleHealth})
 	add("/readyz", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleReady})
 	add("/metrics", false, true, map[string]http.HandlerFunc{http.MethodGet: s.metrics.handler().ServeHTTP})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/askqa/ask/api"
+	"github.com/askqa/ask/embed"
 )
 
 // Reader answers one question over one context. Implementations must be safe
@@ -72,6 +73,13 @@ type Options struct {
 	// Notice is shown by /readyz, e.g. that no model is loaded and how to
 	// get one.
 	Notice string
+
+	// Embedder serves POST /v1/embeddings and POST /embed; nil: those
+	// routes answer 404 saying how to turn them on.
+	Embedder embed.Embedder
+	// MaxEmbedInputs bounds the texts of one embedding request (default
+	// 2048, OpenAI's limit).
+	MaxEmbedInputs int
 }
 
 func (o *Options) setDefaults() {
@@ -89,6 +97,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBatchInputs <= 0 {
 		o.MaxBatchInputs = 32
+	}
+	if o.MaxEmbedInputs <= 0 {
+		o.MaxEmbedInputs = 2048
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 60 * time.Second

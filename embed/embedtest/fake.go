@@ -5,24 +5,37 @@ package embedtest
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/askqa/ask/embed"
 )
 
 // Fake embeds a text as the normalised bag of its lower-cased words (and,
 // for CJK, characters), hashed into Dim buckets: texts sharing words are
-// close, which is enough for retrieval tests to be meaningful.
+// close, which is enough for retrieval tests to be meaningful. Its "tokens"
+// are the words plus two specials; it has no prompts, so a named prompt is
+// embed.ErrUnknownPrompt; with NoTruncate a text of more than MaxSeqLen
+// tokens is embed.ErrTooLong, as with a real model.
 type Fake struct {
-	Dim int // default 64
+	Dim       int // default 64
+	MaxSeqLen int // default 512
 }
 
 // Info implements embed.Embedder.
 func (f Fake) Info() embed.Info {
-	return embed.Info{Name: "fake", Dim: f.dim(), MaxSeqLen: 512, Normalized: true, Similarity: "cosine", Pooling: "mean"}
+	return embed.Info{Name: "fake", Dim: f.dim(), MaxSeqLen: f.maxSeqLen(), Normalized: true, Similarity: "cosine", Pooling: "mean"}
+}
+
+func (f Fake) maxSeqLen() int {
+	if f.MaxSeqLen <= 0 {
+		return 512
+	}
+	return f.MaxSeqLen
 }
 
 func (f Fake) dim() int {
@@ -33,15 +46,30 @@ func (f Fake) dim() int {
 }
 
 // Embed implements embed.Embedder.
-func (f Fake) Embed(ctx context.Context, texts []string, _ embed.Options) ([]embed.Result, error) {
+func (f Fake) Embed(ctx context.Context, texts []string, opts embed.Options) ([]embed.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if opts.Prompt != "" {
+		return nil, fmt.Errorf("%w %q: model fake defines no prompts", embed.ErrUnknownPrompt, opts.Prompt)
+	}
 	out := make([]embed.Result, len(texts))
 	for i, t := range texts {
+		if !utf8.ValidString(t) {
+			return nil, fmt.Errorf("%w: text %d is not valid UTF-8", embed.ErrInput, i)
+		}
+		ws := words(t)
+		limit := f.maxSeqLen() - 2
+		cut := len(ws) > limit
+		if cut && opts.NoTruncate {
+			return nil, fmt.Errorf("%w: text %d has more than %d tokens", embed.ErrTooLong, i, f.maxSeqLen())
+		}
+		if cut {
+			ws = ws[:limit]
+		}
 		v := make([]float32, f.dim())
 		n := 0
-		for _, w := range words(t) {
+		for _, w := range ws {
 			h := fnv.New32a()
 			h.Write([]byte(w))
 			v[h.Sum32()%uint32(len(v))]++
@@ -57,7 +85,7 @@ func (f Fake) Embed(ctx context.Context, texts []string, _ embed.Options) ([]emb
 				v[j] *= inv
 			}
 		}
-		out[i] = embed.Result{Vector: v, Tokens: n + 2}
+		out[i] = embed.Result{Vector: v, Tokens: n + 2, Truncated: cut}
 	}
 	return out, nil
 }

@@ -58,6 +58,20 @@ func TestBadInput(t *testing.T) {
 	if err != nil || !res[0].Truncated || res[0].Tokens != m.Info().MaxSeqLen {
 		t.Errorf("1 MB text: %+v, %v", res, err)
 	}
+	if _, err := m.Embed(context.Background(), []string{"short", strings.Repeat("word ", 100)}, embed.Options{NoTruncate: true}); !errors.Is(err, embed.ErrTooLong) || !strings.Contains(err.Error(), "text 1") {
+		t.Errorf("NoTruncate: %v", err)
+	}
+	raw, err := m.Embed(context.Background(), []string{"some words"}, embed.Options{Unnormalized: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss float64
+	for _, v := range raw[0].Vector {
+		ss += float64(v) * float64(v)
+	}
+	if ss > 0.99 && ss < 1.01 {
+		t.Errorf("Unnormalized vector has unit length (%v): the Normalize module ran", ss)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := m.Embed(ctx, []string{"x"}, embed.Options{}); !errors.Is(err, context.Canceled) {

@@ -84,7 +84,9 @@ type Sequence struct {
 	enc       *tokenizer.Encoding
 	promptLen int
 	truncated bool
-	vec       []float32
+	// unnormalized skips the Normalize module for this sequence.
+	unnormalized bool
+	vec          []float32
 }
 
 // Len is the sequence's length in tokens.
@@ -163,7 +165,10 @@ func (m *Model) Prepare(texts []string, opts embed.Options) ([]*Sequence, error)
 		if err != nil {
 			return nil, fmt.Errorf("embed: tokenize text %d: %w", i, err)
 		}
-		seqs[i] = &Sequence{enc: e, promptLen: promptLen, truncated: cut}
+		if cut && opts.NoTruncate {
+			return nil, fmt.Errorf("%w: text %d has more than %d tokens", embed.ErrTooLong, i, m.maxSeqLen)
+		}
+		seqs[i] = &Sequence{enc: e, promptLen: promptLen, truncated: cut, unnormalized: opts.Unnormalized}
 	}
 	return seqs, nil
 }
@@ -224,7 +229,7 @@ func (m *Model) Compute(ctx context.Context, seqs []*Sequence) error {
 		}
 		s.vec = make([]float32, h*len(m.f.pooling.modes))
 		m.f.pooling.poolInto(s.vec, out.Hidden[r*L*h:(r+1)*L*h], mask, h)
-		if m.f.normalize {
+		if m.f.normalize && !s.unnormalized {
 			normalize(s.vec)
 		}
 	}
