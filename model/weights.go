@@ -1,26 +1,37 @@
 package model
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/askqa/ask/safetensors"
+	"github.com/askqa/ask/torchbin"
 )
 
 // Weights reads named tensors of a checkpoint, checking shapes, and
 // remembers the first error so loaders read like a list of tensors.
 type Weights struct {
-	set    *safetensors.Set
+	set    safetensors.Reader
 	dir    string
 	Prefix string
 	err    error
 	params int64
 }
 
-// OpenWeights opens model.safetensors (or its shards) in dir.
+// OpenWeights opens model.safetensors (or its shards) in dir, else
+// pytorch_model.bin (or its shards), read without running its pickle.
 func OpenWeights(dir string) (*Weights, error) {
 	s, err := safetensors.OpenDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if b, berr := torchbin.OpenDir(dir); berr == nil {
+			return &Weights{set: b, dir: dir}, nil
+		} else if !errors.Is(berr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open weights: %w", berr)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open weights: %w", err)
 	}
