@@ -111,10 +111,10 @@ func TestAddFiles(t *testing.T) {
 	dir := t.TempDir()
 	long := strings.Repeat("Glaciers carve valleys over thousands of years. ", 80)
 	write(t, dir, map[string]string{
-		"alps.md":     "# Alps\n\n" + long,
-		"rome.html":   "<title>Rome</title><p>Rome is the capital of Italy.</p>",
-		"bad.txt":     "caf\xe9",
-		"bulk.jsonl":  `{"id":"r1","title":"One","text":"Zebras have stripes.","metadata":{"lang":"en","year":2024}}` + "\n\n" + `{"id":"r2","text":"Pandas eat bamboo."}` + "\n",
+		"alps.md":      "# Alps\n\n" + long,
+		"rome.html":    "<title>Rome</title><p>Rome is the capital of Italy.</p>",
+		"bad.txt":      "caf\xe9",
+		"bulk.jsonl":   `{"id":"r1","title":"One","text":"Zebras have stripes.","metadata":{"lang":"en","year":2024}}` + "\n\n" + `{"id":"r2","text":"Pandas eat bamboo."}` + "\n",
 		"broken.jsonl": `{"id":"ok","text":"fine"}` + "\n" + `{"title":"no id"}` + "\n",
 	})
 	files, _, err := ingest.Files([]string{dir}, ingest.Globs{})
