@@ -18,6 +18,7 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
 	qf := addQAFlags(fs)
+	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

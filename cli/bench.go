@@ -45,6 +45,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	runs := fs.Int("runs", 20, "timed runs")
 	warm := fs.Int("warmup", 3, "untimed warm-up runs")
 	asJSON := fs.Bool("json", false, "print one JSON line instead of text")
+	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +95,9 @@ func runBench(ctx context.Context, env Env, args []string) error {
 		MedianMS: times[len(times)/2], P90MS: times[min(len(times)-1, len(times)*9/10)], MinMS: times[0],
 		GFLOPs:    float64(info.FLOPs(*batch, *seq)) / 1e9,
 		WeightsMB: float64(info.ParamCount) * 4 / (1 << 20),
+	}
+	if q, _ := quantizeMode(env); q == "int8" {
+		res.Kernel = "int8 " + tensor.Int8Kernel() + ", fp32 " + res.Kernel
 	}
 	res.GFLOPSps = res.GFLOPs / (res.MedianMS / 1000)
 	res.RSSMB, res.PeakRSSMB = rssMB()

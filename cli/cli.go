@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"list":     {"list cached models", runList},
 		"rm":       {"remove a cached model", runRm},
 		"embed":    {"embed JSON lines of text as sentence vectors", runEmbed},
+		"quantize": {"write an int8 copy of a checkpoint", runQuantize},
 	}
 }
 

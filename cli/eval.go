@@ -22,6 +22,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	qf := addQAFlags(fs)
+	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

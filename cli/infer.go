@@ -25,6 +25,7 @@ func runInfer(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "infer", "--model DIR < inputs.jsonl")
 	ref := fs.String("model", "", modelFlagHelp)
 	threads := fs.Int("threads", 0, "threads for the forward pass (0: one per CPU)")
+	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -53,7 +53,11 @@ func loadEncoder(ctx context.Context, env Env, ref string, threads int) (model.E
 	if err != nil {
 		return nil, "", err
 	}
-	enc, err := engine.Load(dir, engine.Options{Threads: threads})
+	q, err := quantizeMode(env)
+	if err != nil {
+		return nil, "", err
+	}
+	enc, err := engine.Load(dir, engine.Options{Threads: threads, Quantize: q})
 	if err != nil {
 		return nil, "", err
 	}

@@ -87,6 +87,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	if err != nil {
 		return err
 	}
+	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

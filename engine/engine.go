@@ -71,6 +71,7 @@ func Load(dir string, opts Options) (model.Encoder, error) {
 // resident memory is then the model, not the model plus the file.
 func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder, error) {
 	defer w.Close()
+	int8File := w.Int8()
 	load, err := loader(cfg)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder,
 	if opts.HiddenStates {
 		head = nil
 	}
-	if err := quantize(arch, opts.Quantize); err != nil {
+	if err := quantize(arch, opts.Quantize, int8File); err != nil {
 		return nil, err
 	}
 	return model.NewEncoder(arch, head, opts.Threads), nil

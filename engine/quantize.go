@@ -6,8 +6,14 @@ import (
 	"github.com/askqa/ask/model"
 )
 
-// quantize applies Options.Quantize to a loaded architecture.
-func quantize(arch model.Arch, mode string) error {
+// quantize applies Options.Quantize to a loaded architecture. A checkpoint
+// stored in int8 (ask quantize) runs in int8 unless mode says otherwise:
+// its weights were read back as q·scale, and quantizing those again gives
+// the same q.
+func quantize(arch model.Arch, mode string, int8File bool) error {
+	if mode == "" && int8File {
+		mode = "int8"
+	}
 	mode, err := ParseQuantize(mode)
 	if err != nil {
 		return err

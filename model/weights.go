@@ -119,7 +119,7 @@ func (w *Weights) GetAbs(name string, shape ...int) []float32 {
 	if w.err != nil {
 		return nil
 	}
-	data, got, err := w.set.Float32(name)
+	data, got, err := w.float32(name)
 	if err != nil {
 		if _, ok := w.set.Info(name); !ok {
 			w.err = fmt.Errorf("%s: missing tensor %q", w.dir, name)
