@@ -1,16 +1,12 @@
 package lexical
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/askqa/ask/api"
 )
 
 // checkOffsets verifies the invariants every sentence promises: its text is
@@ -152,63 +148,34 @@ func TestScoreHandComputed(t *testing.T) {
 	}
 }
 
-func TestAnswerSeed(t *testing.T) {
-	r := New()
-	resp, err := r.Answer(context.Background(), api.AnswerRequest{
-		Question: "Where was HuggingFace founded?",
-		Context:  "HuggingFace is a company. HuggingFace was founded in Paris. It makes 🤗 Transformers.",
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestRankSeed(t *testing.T) {
+	ms, words := Rank("Where was HuggingFace founded?",
+		"HuggingFace is a company. HuggingFace was founded in Paris. It makes 🤗 Transformers.")
+	if len(ms) != 3 || words != 12 {
+		t.Fatalf("Rank = %+v, %d words", ms, words)
 	}
-	if resp.Reader != api.ReaderLexical || len(resp.Answers) != 1 {
-		t.Fatalf("resp = %+v", resp)
-	}
-	a := resp.Answers[0]
-	if a.Answer != "HuggingFace was founded in Paris." || a.Start != 26 || a.End != 59 || a.ByteStart != 26 || a.ByteEnd != 59 {
-		t.Errorf("answer = %+v", a)
+	a := ms[0]
+	if a.Text != "HuggingFace was founded in Paris." || a.Start != 26 || a.End != 59 || a.ByteStart != 26 || a.ByteEnd != 59 {
+		t.Errorf("best = %+v", a)
 	}
 	if a.Score <= 0 || a.Score > 1 {
 		t.Errorf("score %v outside (0,1]", a.Score)
 	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Score > ms[i-1].Score {
+			t.Errorf("not sorted: %+v", ms)
+		}
+	}
 }
 
-func TestAnswerParams(t *testing.T) {
-	r := New()
-	ctxText := "Paris is in France. Rome is in Italy. Paris has the Louvre. Berlin is big."
-	three := 3
-	resp, err := r.Answer(context.Background(), api.AnswerRequest{Question: "What about Paris?", Context: ctxText,
-		Params: api.Params{TopK: &three}})
-	if err != nil {
-		t.Fatal(err)
+// Equal scores keep the text's order, so the earlier sentence wins a tie.
+func TestRankTies(t *testing.T) {
+	ms, _ := Rank("Guernica?", "Rome is in Italy. Paris is in France.")
+	if len(ms) != 2 || ms[0].Start != 0 || ms[0].Score != 0 {
+		t.Errorf("Rank = %+v", ms)
 	}
-	// Only matching sentences come back, best first, scores descending.
-	if len(resp.Answers) != 2 {
-		t.Fatalf("answers = %+v", resp.Answers)
-	}
-	if resp.Answers[0].Score < resp.Answers[1].Score {
-		t.Errorf("not sorted: %+v", resp.Answers)
-	}
-
-	yes := true
-	resp, err = r.Answer(context.Background(), api.AnswerRequest{Question: "Who painted Guernica?", Context: ctxText,
-		Params: api.Params{HandleImpossibleAnswer: &yes}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Answers) != 1 || resp.Answers[0].Answer != "" || resp.Answers[0].Score != 1 {
-		t.Errorf("no match with handle_impossible_answer: %+v", resp.Answers)
-	}
-
-	if _, err := r.Answer(context.Background(), api.AnswerRequest{Question: " ", Context: ctxText}); err == nil {
-		t.Error("empty question accepted")
-	} else if ae := new(api.Error); !errors.As(err, &ae) || ae.Status != 400 {
-		t.Errorf("empty question: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := r.Answer(ctx, api.AnswerRequest{Question: "q", Context: "c"}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled context: %v", err)
+	if ms, words := Rank("q", ""); len(ms) != 0 || words != 0 {
+		t.Errorf("empty text: %+v, %d", ms, words)
 	}
 }
 
@@ -250,18 +217,14 @@ func TestSquadParagraphs(t *testing.T) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		t.Fatal(err)
 	}
-	r := New()
 	questions, hits := 0, 0
 	for _, art := range f.Data[:5] {
 		for _, p := range art.Paragraphs {
 			ss := Sentences(p.Context)
 			checkOffsets(t, p.Context, ss)
 			for _, qa := range p.QAs {
-				resp, err := r.Answer(context.Background(), api.AnswerRequest{Question: qa.Question, Context: p.Context})
-				if err != nil {
-					t.Fatal(err)
-				}
-				a := resp.Answers[0]
+				ms, _ := Rank(qa.Question, p.Context)
+				a := ms[0]
 				questions++
 				for _, g := range qa.Answers {
 					if g.Start >= a.Start && g.Start < a.End {
@@ -285,13 +248,10 @@ func TestSquadParagraphs(t *testing.T) {
 	}
 }
 
-func BenchmarkAnswer(b *testing.B) {
-	r := New()
-	req := api.AnswerRequest{Question: "Which NFL team represented the AFC at Super Bowl 50?",
-		Context: strings.Repeat("Super Bowl 50 was an American football game to determine the champion of the NFL. The Denver Broncos defeated the Carolina Panthers. ", 20)}
+func BenchmarkRank(b *testing.B) {
+	q := "Which NFL team represented the AFC at Super Bowl 50?"
+	text := strings.Repeat("Super Bowl 50 was an American football game to determine the champion of the NFL. The Denver Broncos defeated the Carolina Panthers. ", 20)
 	for b.Loop() {
-		if _, err := r.Answer(context.Background(), req); err != nil {
-			b.Fatal(err)
-		}
+		Rank(q, text)
 	}
 }

@@ -1,8 +1,8 @@
-// Package lexical is the reader a server falls back to when no model is
-// loaded: it cuts the context into sentences and returns the ones that best
-// match the question under BM25. It needs no weights, starts instantly and
-// answers in microseconds, so "ask serve" is useful on a fresh machine; its
-// answers are whole sentences, not the short spans a QA model extracts.
+// Package lexical ranks the sentences of a text against a question with
+// BM25. It needs no weights, starts instantly and answers in microseconds;
+// the reader package builds on it the fallback reader "ask serve" answers
+// with when no model is loaded (whole sentences, not the short spans a QA
+// model extracts). It knows nothing of requests, HTTP or the API's types.
 package lexical
 
 import (

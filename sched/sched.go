@@ -1,9 +1,11 @@
 // Package sched batches work from concurrent requests: the model is far more
 // efficient on a batch of windows than on one at a time, and requests arrive
 // one by one. One goroutine owns the queue; it packs waiting items into
-// batches under a token budget and a size cap, waits a little for company
-// when the batch is not full, drops items whose caller has gone away, and
-// hands each batch to an injected compute function. Nothing here knows about
+// batches under a token budget and a size cap, taking them round-robin
+// across requests and no more than a share of the budget from any one, so a
+// short request is not held behind a long one; it waits a little for
+// company when the batch is not full, drops items whose caller has gone
+// away, and hands each batch to an injected compute function. Nothing here knows about
 // tensors or HTTP, so the batcher is tested with fake compute functions.
 package sched
 
@@ -73,6 +75,15 @@ type Options struct {
 	MaxBatchTokens int
 	// MaxBatchSize caps the items per batch (default 32).
 	MaxBatchSize int
+	// MaxShareTokens bounds the tokens one Do call puts into a single batch
+	// (default MaxBatchTokens/4; at least one job always goes in). A
+	// request of many windows is then computed over several smaller
+	// batches, and the windows of a request arriving meanwhile join the
+	// next one instead of waiting behind all of them: a short question
+	// waits about one small batch, not one whole long request. Forward
+	// passes on a CPU gain little from batches past a few windows, so the
+	// long request loses little.
+	MaxShareTokens int
 	// MaxWait is how long an idle worker waits for a batch to fill before
 	// computing what is there. 0 computes at once.
 	MaxWait time.Duration
@@ -99,6 +110,10 @@ type group struct {
 	mu        sync.Mutex
 	err       error
 	done      chan struct{}
+	// started is when the first of the group's items went into a batch;
+	// only the dispatcher writes it, before it settles the group's last
+	// item, so Do reads it after done without a lock.
+	started time.Time
 }
 
 func (g *group) settle(err error) {
@@ -152,8 +167,11 @@ func New[T any](compute ComputeFunc[T], opts Options) (*Batcher[T], error) {
 	if opts.MaxBatchTokens <= 0 {
 		return nil, fmt.Errorf("sched: MaxBatchTokens must be > 0, got %d", opts.MaxBatchTokens)
 	}
-	if opts.MaxBatchSize < 0 || opts.QueueSize < 0 || opts.Workers < 0 || opts.MaxWait < 0 {
-		return nil, errors.New("sched: MaxBatchSize, QueueSize, Workers and MaxWait must not be negative")
+	if opts.MaxBatchSize < 0 || opts.QueueSize < 0 || opts.Workers < 0 || opts.MaxWait < 0 || opts.MaxShareTokens < 0 {
+		return nil, errors.New("sched: MaxBatchSize, MaxShareTokens, QueueSize, Workers and MaxWait must not be negative")
+	}
+	if opts.MaxShareTokens == 0 {
+		opts.MaxShareTokens = max(1, opts.MaxBatchTokens/4)
 	}
 	if opts.MaxBatchSize == 0 {
 		opts.MaxBatchSize = 32
@@ -180,6 +198,19 @@ func New[T any](compute ComputeFunc[T], opts Options) (*Batcher[T], error) {
 	return b, nil
 }
 
+// Timing splits the time of one Do call.
+type Timing struct {
+	// Queue is the wait from submission until the first of the jobs went
+	// into a batch; Compute is the rest, until the last was computed
+	// (which includes the batches of other requests interleaved with its
+	// own).
+	Queue, Compute time.Duration
+}
+
+// Capacity is the most jobs that may wait at once (Options.QueueSize): a
+// Do with more can never be queued.
+func (b *Batcher[T]) Capacity() int { return b.opts.QueueSize }
+
 // Do queues the jobs, waits until every one is computed or dropped, and
 // returns the first error among them (nil when all were computed). The jobs
 // are queued all or none: if the queue lacks room for all of them Do returns
@@ -192,28 +223,35 @@ func New[T any](compute ComputeFunc[T], opts Options) (*Batcher[T], error) {
 // wait is bounded by the batch in flight, whose context is cancelled once all
 // of its callers are gone.
 func (b *Batcher[T]) Do(ctx context.Context, jobs ...Job[T]) error {
+	_, err := b.DoTimed(ctx, jobs...)
+	return err
+}
+
+// DoTimed is Do, reporting how long the jobs waited in the queue and how
+// long they took to compute.
+func (b *Batcher[T]) DoTimed(ctx context.Context, jobs ...Job[T]) (Timing, error) {
 	if len(jobs) == 0 {
-		return nil
+		return Timing{}, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return Timing{}, err
 	}
 	for _, j := range jobs {
 		if j.Tokens > b.opts.MaxBatchTokens {
-			return fmt.Errorf("%w: %d tokens, budget %d", ErrTooLarge, j.Tokens, b.opts.MaxBatchTokens)
+			return Timing{}, fmt.Errorf("%w: %d tokens, budget %d", ErrTooLarge, j.Tokens, b.opts.MaxBatchTokens)
 		}
 		if j.Tokens < 0 {
-			return fmt.Errorf("sched: negative token count %d", j.Tokens)
+			return Timing{}, fmt.Errorf("sched: negative token count %d", j.Tokens)
 		}
 	}
 	n := int64(len(jobs))
 	if len(jobs) > b.opts.QueueSize {
 		// Waiting would not help: this many jobs never fit in the queue.
-		return fmt.Errorf("%w: %d jobs, queue size %d", ErrTooLarge, len(jobs), b.opts.QueueSize)
+		return Timing{}, fmt.Errorf("%w: %d jobs, queue size %d", ErrTooLarge, len(jobs), b.opts.QueueSize)
 	}
 	if b.pending.Add(n) > int64(b.opts.QueueSize) {
 		b.pending.Add(-n)
-		return ErrQueueFull
+		return Timing{}, ErrQueueFull
 	}
 	g := &group{done: make(chan struct{})}
 	g.remaining.Store(int32(len(jobs)))
@@ -227,7 +265,7 @@ func (b *Batcher[T]) Do(ctx context.Context, jobs ...Job[T]) error {
 	if b.closed {
 		b.mu.RUnlock()
 		b.pending.Add(-n)
-		return ErrClosed
+		return Timing{}, ErrClosed
 	}
 	b.in <- items // the dispatcher keeps receiving until closed is set
 	b.mu.RUnlock()
@@ -241,9 +279,16 @@ func (b *Batcher[T]) Do(ctx context.Context, jobs ...Job[T]) error {
 		}
 		<-g.done
 	}
+	end := time.Now()
+	var t Timing
+	if g.started.IsZero() { // dropped or failed before any batch
+		t.Queue = end.Sub(now)
+	} else {
+		t.Queue, t.Compute = g.started.Sub(now), end.Sub(g.started)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.err
+	return t, g.err
 }
 
 // Close stops accepting jobs, computes those already queued, and waits for
@@ -356,7 +401,7 @@ func (b *Batcher[T]) dispatch() {
 			if len(queue) == 0 {
 				break
 			}
-			n, full := b.fit(queue)
+			picked, full := b.pick(queue)
 			waited := time.Since(queue[0].enqueued)
 			if !full && !closing && waited < b.opts.MaxWait {
 				// Wait for company, but no longer than the oldest item's MaxWait.
@@ -364,11 +409,24 @@ func (b *Batcher[T]) dispatch() {
 				timerSet = true
 				break
 			}
-			batch := make([]*item[T], n)
-			copy(batch, queue[:n])
-			clear(queue[:n])
-			queue = queue[n:]
-			b.pending.Add(-int64(n))
+			batch := make([]*item[T], len(picked))
+			now := time.Now()
+			for i, k := range picked {
+				batch[i] = queue[k]
+				if g := queue[k].group; g.started.IsZero() {
+					g.started = now
+				}
+				queue[k] = nil
+			}
+			kept := queue[:0]
+			for _, it := range queue {
+				if it != nil {
+					kept = append(kept, it)
+				}
+			}
+			clear(queue[len(kept):])
+			queue = kept
+			b.pending.Add(-int64(len(batch)))
 			depth()
 			if b.opts.Hooks.Batch != nil {
 				b.opts.Hooks.Batch(stats(batch, waited))
@@ -416,26 +474,62 @@ func (b *Batcher[T]) dispatch() {
 	}
 }
 
-// fit returns how many items from the head of queue go into the next batch,
-// and whether that batch is full: the next item would break the budget or
-// the size cap. Packing is first-in first-out, so a long item cannot be
-// starved by shorter ones behind it.
-func (b *Batcher[T]) fit(queue []*item[T]) (n int, full bool) {
-	longest := 0
-	for i, it := range queue {
-		if i == b.opts.MaxBatchSize {
-			return i, true
-		}
-		l := max(longest, it.job.Tokens)
-		if (i+1)*l > b.opts.MaxBatchTokens {
-			if i == 0 { // cannot happen: Do rejects such items
-				return 1, true
-			}
-			return i, true
-		}
-		longest = l
+// pick chooses the items of the next batch, as indices into queue (which
+// holds items in arrival order), and reports whether that batch is full:
+// the next candidate would break the budget or the size cap. It takes items
+// round-robin across the Do calls waiting, oldest call first, and at most
+// MaxShareTokens from any one call, so every waiting request gets a place
+// in every batch while there is room, and a long request cannot starve a
+// short one; within a call, items keep their order.
+func (b *Batcher[T]) pick(queue []*item[T]) (picked []int, full bool) {
+	type share struct {
+		items  []int
+		tokens int
+		capped bool
 	}
-	return len(queue), len(queue) == b.opts.MaxBatchSize
+	var calls []*share
+	index := map[*group]*share{}
+	for i, it := range queue {
+		sh := index[it.group]
+		if sh == nil {
+			sh = &share{}
+			index[it.group] = sh
+			calls = append(calls, sh)
+		}
+		sh.items = append(sh.items, i)
+	}
+	longest := 0
+	for round := 0; ; round++ {
+		offered := false
+		for _, sh := range calls {
+			if round >= len(sh.items) || sh.capped {
+				continue
+			}
+			it := queue[sh.items[round]]
+			if round > 0 && sh.tokens+it.job.Tokens > b.opts.MaxShareTokens {
+				sh.capped = true // this call has had its share of this batch
+				continue
+			}
+			offered = true
+			if len(picked) == b.opts.MaxBatchSize {
+				return picked, true
+			}
+			l := max(longest, it.job.Tokens)
+			if (len(picked)+1)*l > b.opts.MaxBatchTokens {
+				if len(picked) == 0 { // cannot happen: Do rejects such items
+					return []int{sh.items[round]}, true
+				}
+				return picked, true
+			}
+			longest = l
+			sh.tokens += it.job.Tokens
+			picked = append(picked, sh.items[round])
+		}
+		if !offered {
+			break
+		}
+	}
+	return picked, len(picked) == b.opts.MaxBatchSize
 }
 
 func stats[T any](batch []*item[T], wait time.Duration) BatchStats {

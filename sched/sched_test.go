@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,7 +214,7 @@ func TestBudgetAndSizeRespected(t *testing.T) {
 func TestDoManyJobsPacked(t *testing.T) {
 	checkGoroutines(t)
 	rec := &recorder{}
-	b := newBatcher(t, rec.compute, Options{MaxBatchTokens: 300})
+	b := newBatcher(t, rec.compute, Options{MaxBatchTokens: 300, MaxShareTokens: 300})
 	jobs := make([]Job[int], 5)
 	for i := range jobs {
 		jobs[i] = Job[int]{Tokens: 100, Payload: i}
@@ -502,4 +503,68 @@ func BenchmarkDo(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A short request that arrives while a long one is being computed joins the
+// very next batch: windows are taken round-robin across requests, and one
+// request puts at most MaxShareTokens into a batch. Its Timing reports the
+// wait behind the running batch as queue time.
+func TestShortRequestInterleaves(t *testing.T) {
+	checkGoroutines(t)
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 64)}
+	var depth atomic.Int64
+	b := newBatcher(t, rec.compute, Options{MaxBatchTokens: 1000, MaxShareTokens: 300,
+		Hooks: Hooks{QueueDepth: func(d int) { depth.Store(int64(d)) }}})
+	long := make([]Job[int], 20)
+	for i := range long {
+		long[i] = Job[int]{Tokens: 100, Payload: i}
+	}
+	longDone := make(chan error, 1)
+	go func() { longDone <- b.Do(context.Background(), long...) }()
+	<-rec.entered // the first batch of the long request is computing
+	type timed struct {
+		t   Timing
+		err error
+	}
+	shortDone := make(chan timed, 1)
+	go func() {
+		tm, err := b.DoTimed(context.Background(), Job[int]{Tokens: 10, Payload: 100})
+		shortDone <- timed{tm, err}
+	}()
+	waitFor(t, "the short request queued", func() bool { return depth.Load() == 18 })
+	const held = 30 * time.Millisecond
+	time.Sleep(held)
+	close(rec.gate)
+	short := <-shortDone
+	if short.err != nil {
+		t.Fatal(short.err)
+	}
+	if err := <-longDone; err != nil {
+		t.Fatal(err)
+	}
+	got := rec.snapshot()
+	if want := []int{0, 1, 2}; !slices.Equal(got[0], want) {
+		t.Errorf("first batch %v, want %v (the share cap)", got[0], want)
+	}
+	if want := []int{3, 100, 4, 5}; !slices.Equal(got[1], want) {
+		t.Errorf("second batch %v, want %v (round-robin)", got[1], want)
+	}
+	if short.t.Queue < held {
+		t.Errorf("queue time %v; the request waited at least %v behind the running batch", short.t.Queue, held)
+	}
+}
+
+// With room to spare, one request's jobs all go into one batch up to its
+// share; the share never splits a request below one job.
+func TestShareCap(t *testing.T) {
+	checkGoroutines(t)
+	rec := &recorder{}
+	b := newBatcher(t, rec.compute, Options{MaxBatchTokens: 1000, MaxShareTokens: 50})
+	if err := b.Do(context.Background(), Job[int]{Tokens: 80, Payload: 0}, Job[int]{Tokens: 20, Payload: 1}, Job[int]{Tokens: 20, Payload: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.snapshot()
+	if len(got) != 2 || !slices.Equal(got[0], []int{0}) || !slices.Equal(got[1], []int{1, 2}) {
+		t.Errorf("batches %v, want [[0] [1 2]]", got)
+	}
 }

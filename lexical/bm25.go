@@ -1,16 +1,10 @@
 package lexical
 
 import (
-	"context"
-	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
-
-	"github.com/askqa/ask/api"
 )
 
 // BM25 constants: the usual defaults (Robertson et al.; Lucene, Elastic).
@@ -19,125 +13,45 @@ const (
 	b  = 0.75
 )
 
-// ModelID is the id the lexical reader reports in /v1/models.
-const ModelID = "lexical-bm25"
-
-// Reader answers with the context's best-matching sentences. It implements
-// the server's Reader interface; it is stateless and safe for concurrent use.
-type Reader struct{}
-
-// New returns a lexical reader.
-func New() *Reader { return &Reader{} }
-
-// Describe reports the reader for /v1/models and /readyz.
-func (*Reader) Describe() api.ModelInfo {
-	return api.ModelInfo{
-		ID:          ModelID,
-		Reader:      api.ReaderLexical,
-		Description: "sentence retrieval with BM25 (k1=1.2, b=0.75) over the context; answers are whole sentences",
-	}
+// Match is a sentence of a text with its score against a question.
+type Match struct {
+	Sentence
+	// Score is in [0,1]; see Score.
+	Score float64
 }
 
-// Answer scores every sentence of the context against the question and
-// returns the top_k best as answers. Scores are in [0,1]: a sentence's BM25
-// score divided by the sum of the IDFs of the question's terms, which is
-// what an average-length sentence containing each question term once would
-// score; so 1 means "covers the whole question", and terms of the question
-// absent from the context lower every score. Model-only parameters
-// (max_answer_len, doc_stride, max_seq_len, align_to_words) have no effect.
-func (r *Reader) Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
-	t0 := time.Now()
-	if strings.TrimSpace(req.Question) == "" {
-		return api.AnswerResponse{}, api.Errorf(http.StatusBadRequest, api.CodeEmptyField, "question must not be empty")
-	}
-	if strings.TrimSpace(req.Context) == "" {
-		return api.AnswerResponse{}, api.Errorf(http.StatusBadRequest, api.CodeEmptyField, "context must not be empty")
-	}
-	if err := req.Params.Validate(); err != nil {
-		return api.AnswerResponse{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return api.AnswerResponse{}, fmt.Errorf("lexical: %w", err)
-	}
-
-	sents := Sentences(req.Context)
+// Rank scores every sentence of text against question and returns them
+// best first (the earlier sentence on ties), with the number of words of
+// text (stopwords included). Scores are in [0,1]: a sentence's BM25 score
+// divided by the sum of the IDFs of the question's terms, which is what an
+// average-length sentence containing each question term once would score;
+// so 1 means "covers the whole question", and terms of the question absent
+// from the text lower every score.
+func Rank(question, text string) (matches []Match, words int) {
+	sents := Sentences(text)
 	docs := make([][]string, len(sents))
-	contextTokens := 0
 	for i, s := range sents {
 		var n int
 		docs[i], n = terms(s.Text)
-		contextTokens += n
+		words += n
 	}
-	query, _ := terms(req.Question)
-	t1 := time.Now()
-	if err := ctx.Err(); err != nil {
-		return api.AnswerResponse{}, fmt.Errorf("lexical: %w", err)
-	}
-
+	query, _ := terms(question)
 	scores := Score(query, docs)
-	t2 := time.Now()
-
-	order := make([]int, len(sents))
-	for i := range order {
-		order[i] = i
+	matches = make([]Match, len(sents))
+	for i, s := range sents {
+		matches[i] = Match{Sentence: s, Score: scores[i]}
 	}
-	slices.SortStableFunc(order, func(x, y int) int { // best first; earlier sentence on ties
+	slices.SortStableFunc(matches, func(x, y Match) int { // best first; earlier sentence on ties
 		switch {
-		case scores[x] > scores[y]:
+		case x.Score > y.Score:
 			return -1
-		case scores[x] < scores[y]:
+		case x.Score < y.Score:
 			return 1
 		}
 		return 0
 	})
-	topK := req.Params.TopKValue()
-	var answers []api.Span
-	for _, i := range order {
-		if len(answers) == topK {
-			break
-		}
-		if scores[i] <= 0 && len(answers) > 0 {
-			break // only the best sentence stands in when nothing matches
-		}
-		s := sents[i]
-		answers = append(answers, api.Span{Answer: s.Text, Score: scores[i],
-			Start: s.Start, End: s.End, ByteStart: s.ByteStart, ByteEnd: s.ByteEnd})
-	}
-	if req.Params.HandleImpossibleAnswerValue() {
-		best := 0.0
-		if len(answers) > 0 {
-			best = answers[0].Score
-		}
-		// As in the Python pipeline: the empty answer joins the candidates,
-		// then a stable sort by score keeps the top_k.
-		answers = append(answers, api.Span{Score: 1 - best})
-		slices.SortStableFunc(answers, func(x, y api.Span) int {
-			switch {
-			case x.Score > y.Score:
-				return -1
-			case x.Score < y.Score:
-				return 1
-			}
-			return 0
-		})
-		answers = answers[:min(len(answers), topK)]
-	}
-	t3 := time.Now()
-	return api.AnswerResponse{
-		Answers:       answers,
-		Reader:        api.ReaderLexical,
-		Windows:       1,
-		ContextTokens: contextTokens,
-		Timings: api.Timings{
-			TokenizeMS: ms(t1.Sub(t0)),
-			ComputeMS:  ms(t2.Sub(t1)),
-			DecodeMS:   ms(t3.Sub(t2)),
-			TotalMS:    ms(t3.Sub(t0)),
-		},
-	}, nil
+	return matches, words
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Score returns each document's BM25 score for the query terms, normalised
 // to [0,1] as described on Answer. IDF is computed over docs themselves (the
