@@ -156,7 +156,7 @@ func (p *Pipeline) Prepare(r Request) (*Prepared, error) {
 		encs, err = p.tok.EncodePair(r.Context, r.Question, opts)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	// Python fails in the model when a window outgrows the position table;
 	// failing here keeps the error to this request instead of its batch.
