@@ -310,11 +310,12 @@ func int8KernelGo(rows, kq int, a []uint8, lda int, b []int8, c []int32, ldc int
 		var t [nr]int32
 		ar := a[r*lda : r*lda+kq*qk]
 		for g := 0; g < kq; g++ {
-			a0, a1, a2, a3 := int32(ar[g*qk]), int32(ar[g*qk+1]), int32(ar[g*qk+2]), int32(ar[g*qk+3])
-			bg := b[g*nr*qk : (g+1)*nr*qk]
+			ag := (*[qk]uint8)(ar[g*qk:])
+			a0, a1, a2, a3 := int32(ag[0]), int32(ag[1]), int32(ag[2]), int32(ag[3])
+			// Fixed-size views let the compiler drop the bounds checks.
+			bg := (*[nr * qk]int8)(b[g*nr*qk:])
 			for j := range t {
-				bj := bg[j*qk : j*qk+qk]
-				t[j] += a0*int32(bj[0]) + a1*int32(bj[1]) + a2*int32(bj[2]) + a3*int32(bj[3])
+				t[j] += a0*int32(bg[j*qk]) + a1*int32(bg[j*qk+1]) + a2*int32(bg[j*qk+2]) + a3*int32(bg[j*qk+3])
 			}
 		}
 		cr := c[r*ldc : r*ldc+nr]
