@@ -84,9 +84,9 @@ func TestBrokenCheckpoints(t *testing.T) {
 		{"no config", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "config.json")) }, "no config.json"},
 		{"config not JSON", func(t *testing.T, d string) { os.WriteFile(filepath.Join(d, "config.json"), []byte("{oops"), 0o644) }, "invalid JSON"},
 		{"unknown model_type", func(t *testing.T, d string) { editConfig(t, d, func(m map[string]any) { m["model_type"] = "gpt2" }) }, `unknown model_type "gpt2"`},
-		{"deberta not yet", func(t *testing.T, d string) {
+		{"bert weights called deberta", func(t *testing.T, d string) {
 			editConfig(t, d, func(m map[string]any) { m["model_type"] = "deberta-v2" })
-		}, "not supported yet"},
+		}, `unsupported architecture "BertForQuestionAnswering" for model_type "deberta-v2"`},
 		{"unknown architecture", func(t *testing.T, d string) {
 			editConfig(t, d, func(m map[string]any) { m["architectures"] = []string{"BertForCausalLM"} })
 		}, `unsupported architecture "BertForCausalLM"`},

@@ -9,6 +9,7 @@ import (
 	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/model/albert"
 	"github.com/askqa/ask/model/bert"
+	"github.com/askqa/ask/model/debertav2"
 	"github.com/askqa/ask/model/distilbert"
 )
 
@@ -40,7 +41,7 @@ func ParseQuantize(v string) (string, error) {
 
 // SupportedTypes lists the model_type values Load accepts.
 func SupportedTypes() []string {
-	return []string{"albert", "bert", "distilbert", "electra", "roberta", "xlm-roberta"}
+	return []string{"albert", "bert", "deberta-v2", "distilbert", "electra", "roberta", "xlm-roberta"}
 }
 
 // Load reads dir (config.json + model.safetensors or shards) and returns a
@@ -106,7 +107,9 @@ func loader(cfg *model.Config) (loadFunc, error) {
 			return wrap(albert.Load(c, w))
 		}, nil
 	case cfg.ModelType == "deberta-v2":
-		return nil, fmt.Errorf("%s: model_type %q (DeBERTa-v2/v3) is not supported yet; supported: %v", cfg.Path, cfg.ModelType, SupportedTypes())
+		return func(c *model.Config, w *model.Weights) (model.Arch, *model.QAHead, error) {
+			return wrap(debertav2.Load(c, w))
+		}, nil
 	}
 	return nil, fmt.Errorf("%s: unknown model_type %q; supported: %v", cfg.Path, cfg.ModelType, SupportedTypes())
 }

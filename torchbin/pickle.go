@@ -59,7 +59,6 @@ type pyDict struct {
 type pyTuple []any
 type pyList struct{ items []any }
 type pyNone struct{}
-type mark struct{}
 
 // allowed reports whether a global is one a torch state dict uses. A
 // switch, not a map, so the allowlist cannot be changed at run time.
