@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/config"
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/sentence"
-	"github.com/askqa/ask/lexical"
+	"github.com/askqa/ask/reader"
+	"github.com/askqa/ask/reader/qamodel"
 	"github.com/askqa/ask/sched"
 	"github.com/askqa/ask/server"
 )
@@ -73,12 +73,12 @@ func loadModelReader(ctx context.Context, env Env, cfg config.Config, deps loade
 		return nil, nil, err
 	}
 	mi := p.Encoder().Info()
-	info := api.ModelInfo{ID: ref, Reader: api.ReaderModel, ModelType: mi.ModelType, Architecture: mi.Architecture,
+	info := reader.Info{ID: ref, ModelType: mi.ModelType, Architecture: mi.Architecture,
 		MaxSeqLen: p.DefaultParams().MaxSeqLen, Parameters: mi.ParamCount}
 	closeFn := func(ctx context.Context) error {
 		return errors.Join(b.Close(ctx), p.Encoder().Close())
 	}
-	return server.NewModelReader(p, b, info), closeFn, nil
+	return qamodel.New(p, b, info), closeFn, nil
 }
 
 func serve(ctx context.Context, env Env, args []string, load readerLoader) error {
@@ -102,7 +102,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	log := newLogger(env.Stderr, *cfg)
 	metrics := server.NewMetrics()
 
-	reader, closeReader, notice, err := pickReader(ctx, env, *cfg, load, loaderDeps{Logger: log, SchedHooks: metrics.SchedHooks()})
+	rd, closeReader, notice, err := pickReader(ctx, env, *cfg, load, loaderDeps{Logger: log, SchedHooks: metrics.SchedHooks()})
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	srv, err := server.New(server.Options{
 		Embedder:        embedder,
 		MaxEmbedInputs:  cfg.MaxEmbedInputs,
-		Reader:          reader,
+		Reader:          rd,
 		Logger:          log,
 		Metrics:         metrics,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
@@ -148,18 +148,18 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	info := reader.Describe()
+	info := rd.Describe()
 	addr := ln.Addr().String()
-	log.Info("listening", "addr", addr, "url", "http://"+addr, "reader", info.Reader, "model", info.ID,
+	log.Info("listening", "addr", addr, "url", "http://"+addr, "reader", info.Kind, "model", info.ID,
 		"auth", cfg.APIKey != "", "cors", cfg.CORSOrigins)
 	if notice != "" {
-		log.Warn(notice, "reader", info.Reader)
+		log.Warn(notice, "reader", info.Kind)
 	}
 	if !cfg.Loopback() && cfg.APIKey == "" {
 		log.Warn("listening beyond loopback without an API key: anyone who can reach " + addr + " can use this server; set ASK_API_KEY")
 	}
 	// One plain line on stdout, so scripts can find the port of --addr :0.
-	fmt.Fprintf(env.Stdout, "ask: listening on http://%s (reader %s)\n", addr, info.Reader)
+	fmt.Fprintf(env.Stdout, "ask: listening on http://%s (reader %s)\n", addr, info.Kind)
 	return srv.Serve(ctx, ln)
 }
 
@@ -200,17 +200,17 @@ func pickReader(ctx context.Context, env Env, cfg config.Config, load readerLoad
 	noop := func(context.Context) error { return nil }
 	howTo := "to answer with a model, run `ask pull " + defaultServeModel + "` and restart, or pass --model DIR"
 	if cfg.Reader == config.ReaderLexical {
-		return lexical.New(), noop, "no model loaded (--reader lexical): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
+		return reader.NewLexical(), noop, "no model loaded (--reader lexical): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
 	}
-	reader, closeReader, err := load(ctx, env, cfg, deps)
+	rd, closeReader, err := load(ctx, env, cfg, deps)
 	switch {
 	case err == nil:
 		if closeReader == nil {
 			closeReader = noop
 		}
-		return reader, closeReader, "", nil
+		return rd, closeReader, "", nil
 	case errors.Is(err, errNoModel) && cfg.Reader == config.ReaderAuto && cfg.Model == "":
-		return lexical.New(), noop, "no model loaded (" + err.Error() + "): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
+		return reader.NewLexical(), noop, "no model loaded (" + err.Error() + "): answering with the lexical reader (BM25 sentence retrieval); " + howTo, nil
 	default:
 		return nil, nil, "", fmt.Errorf("load model %q: %w", cfg.Model, err)
 	}

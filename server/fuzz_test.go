@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/askqa/ask/api"
-	"github.com/askqa/ask/lexical"
+	"github.com/askqa/ask/reader"
 )
 
 // FuzzHandler sends arbitrary bodies through the whole handler (middleware
 // included) with the lexical reader: a client's bytes must never produce a
 // 500, and every non-200 reply must be the JSON error shape.
 func FuzzHandler(f *testing.F) {
-	s, err := New(Options{Reader: lexical.New(), MaxBodyBytes: 1 << 16, MaxContextChars: 2000, MaxBatchInputs: 4})
+	s, err := New(Options{Reader: reader.NewLexical(), MaxBodyBytes: 1 << 16, MaxContextChars: 2000, MaxBatchInputs: 4})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/askqa/ask/api"
+	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/sched"
 )
 
@@ -45,16 +44,15 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resps, err := s.answerAll(r.Context(), req)
+	resps, err := s.read(r.Context(), req.Inputs, req.Params)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	total := msSince(start)
+	t := resps[0].Timings // one read: the same for every input
+	t.TotalMS = msSince(start)
+	setServerTiming(w, t)
 	if len(resps) == 1 {
-		t := resps[0].Timings
-		t.TotalMS = total
-		setServerTiming(w, t)
 		answers := pipelineAnswers(resps[0])
 		if len(answers) == 1 {
 			writeJSON(w, r, http.StatusOK, api.AskAnswer{Answer: answers[0], Timings: &t})
@@ -63,7 +61,6 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusOK, answers)
 		return
 	}
-	setServerTiming(w, api.Timings{TotalMS: total})
 	out := make([]any, len(resps))
 	for i, resp := range resps {
 		answers := pipelineAnswers(resp)
@@ -103,11 +100,12 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	resp, err := s.answer(r.Context(), req)
+	resps, err := s.read(r.Context(), []api.QAInput{{Question: req.Question, Context: req.Context}}, req.Params)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	resp := resps[0]
 	resp.Timings.TotalMS = msSince(start)
 	setServerTiming(w, resp.Timings)
 	writeJSON(w, r, http.StatusOK, resp)
@@ -121,9 +119,15 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, list)
 }
 
-// handleHealth is the liveness probe: the process serves HTTP.
+// handleHealth is the liveness probe: the process serves HTTP. It says
+// what answers, like /readyz, so that it never reads as "no model" while
+// one is loaded.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, api.Readiness{Status: "ok"})
+	rd := api.Readiness{Status: "ok", Reader: s.info.Reader, ModelLoaded: s.info.Reader == api.ReaderModel}
+	if rd.ModelLoaded {
+		rd.Model = s.info.ID
+	}
+	writeJSON(w, r, http.StatusOK, rd)
 }
 
 // handleReady is the readiness probe: the server can answer questions now.
@@ -138,7 +142,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		rd.Model = s.info.ID
 	}
 	status := http.StatusOK
-	if rc, ok := s.reader.(ReadyChecker); ok {
+	if rc, ok := s.reader.(reader.ReadyChecker); ok {
 		if err := rc.Ready(); err != nil {
 			rd.Status, rd.Message, status = "not_ready", err.Error(), http.StatusServiceUnavailable
 		}
@@ -198,78 +202,6 @@ func (s *Server) checkContext(ctxText string, i int, batch bool) error {
 	}
 	return api.Errorf(http.StatusRequestEntityTooLarge, api.CodeContextTooLong,
 		"%s is %d characters; this server accepts at most %d (ASK_MAX_CONTEXT_CHARS)", name, n, s.opts.MaxContextChars)
-}
-
-// answerAll answers every input, concurrently so that a batch's windows meet
-// in the scheduler; the first failure cancels the rest.
-func (s *Server) answerAll(ctx context.Context, req api.AskRequest) ([]api.AnswerResponse, error) {
-	out := make([]api.AnswerResponse, len(req.Inputs))
-	if len(req.Inputs) == 1 {
-		resp, err := s.answer(ctx, api.AnswerRequest{Question: req.Inputs[0].Question, Context: req.Inputs[0].Context, Params: req.Params})
-		out[0] = resp
-		return out, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for i, in := range req.Inputs {
-		wg.Go(func() {
-			resp, err := s.answer(ctx, api.AnswerRequest{Question: in.Question, Context: in.Context, Params: req.Params})
-			if err != nil {
-				once.Do(func() {
-					first = fmt.Errorf("input %d: %w", i, err)
-					cancel()
-				})
-				return
-			}
-			out[i] = resp
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		return nil, first
-	}
-	return out, nil
-}
-
-// panicError is a Reader panic turned into an error, so that a panic on a
-// batch goroutine (where no middleware can recover it) still becomes a 500.
-type panicError struct {
-	value any
-	stack []byte
-}
-
-func (p *panicError) Error() string { return fmt.Sprintf("reader panicked: %v", p.value) }
-
-// answer calls the reader, recovering a panic, and fills in who answered.
-func (s *Server) answer(ctx context.Context, req api.AnswerRequest) (resp api.AnswerResponse, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			err = &panicError{value: v, stack: debug.Stack()}
-		}
-	}()
-	resp, err = s.reader.Answer(ctx, req)
-	if err != nil {
-		return api.AnswerResponse{}, err
-	}
-	if resp.Reader == "" {
-		resp.Reader = s.info.Reader
-	}
-	if resp.Model == "" && resp.Reader == api.ReaderModel {
-		resp.Model = s.info.ID
-	}
-	if resp.Answers == nil {
-		resp.Answers = []api.Span{}
-	}
-	s.metrics.contextTokens.WithLabelValues(resp.Reader).Add(float64(resp.ContextTokens))
-	return resp, nil
 }
 
 // fail writes the error response for err: the client's mistakes keep their

@@ -16,28 +16,12 @@ import (
 
 	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/reader"
 )
 
-// Reader answers one question over one context. Implementations must be safe
-// for concurrent use and honour ctx: it is cancelled when the client goes
-// away or the request times out.
-//
-// A client's mistake (a parameter out of range for the model, say) must be
-// returned as an *api.Error with a 4xx status; any other error becomes a 500.
-// Errors wrapping sched.ErrQueueFull become 429, sched.ErrTooLarge 413, and
-// sched.ErrClosed 503.
-type Reader interface {
-	Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error)
-	// Describe says what answers: shown by /v1/models and /readyz.
-	Describe() api.ModelInfo
-}
-
-// ReadyChecker may be implemented by a Reader that can become unable to
-// answer (a model being reloaded, say); /readyz reports 503 while Ready
-// returns an error.
-type ReadyChecker interface {
-	Ready() error
-}
+// Reader is what answers: reader.Reader, named here so that callers that
+// build a server need not import the reader package as well.
+type Reader = reader.Reader
 
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
@@ -146,7 +130,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 		reader:  opts.Reader,
-		info:    opts.Reader.Describe(),
+		info:    modelInfo(opts.Reader.Describe()),
 		pageCSP: csp,
 	}
 	s.metrics.readerInfo.WithLabelValues(s.info.Reader, s.info.ID).Set(1)

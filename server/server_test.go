@@ -18,24 +18,15 @@ import (
 	"time"
 
 	"github.com/askqa/ask/api"
-	"github.com/askqa/ask/lexical"
+	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/sched"
 )
 
-// The lexical fallback is a Reader.
-var _ Reader = (*lexical.Reader)(nil)
-
 // fakeReader answers through a function, so each test scripts the reader.
 type fakeReader struct {
-	fn   func(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error)
+	fn   answerFunc
 	info api.ModelInfo
 }
-
-func (f *fakeReader) Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
-	return f.fn(ctx, req)
-}
-
-func (f *fakeReader) Describe() api.ModelInfo { return f.info }
 
 // echoReader returns top_k spans: the first k characters of the context,
 // one per answer, with descending scores.
@@ -144,7 +135,7 @@ func errorOf(t *testing.T, r reply) api.Error {
 }
 
 func TestAskSeedWithLexicalReader(t *testing.T) {
-	ts := start(t, Options{Reader: lexical.New(), Notice: "no model loaded"})
+	ts := start(t, Options{Reader: reader.NewLexical(), Notice: "no model loaded"})
 	r := do(t, "POST", ts.URL+"/api/ask", `{"question":"Where was HuggingFace founded?","context":"HuggingFace was founded in Paris."}`)
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -502,7 +493,7 @@ func TestCORS(t *testing.T) {
 // batches: each request submits as many windows as its context has words.
 type batchingReader struct{ b *sched.Batcher[int] }
 
-func (br *batchingReader) Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
+func (br *batchingReader) answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
 	words := strings.Fields(req.Context)
 	jobs := make([]sched.Job[int], len(words))
 	for i, w := range words {
@@ -514,9 +505,6 @@ func (br *batchingReader) Answer(ctx context.Context, req api.AnswerRequest) (ap
 	return api.AnswerResponse{Answers: []api.Span{{Answer: words[0], Score: 1, End: len(words[0])}}, Windows: len(words), ContextTokens: len(words)}, nil
 }
 
-func (br *batchingReader) Describe() api.ModelInfo {
-	return api.ModelInfo{ID: "batched", Reader: api.ReaderModel}
-}
 
 func TestMetrics(t *testing.T) {
 	m := NewMetrics()
@@ -679,7 +667,7 @@ func newBlockingReader() *blockingReader {
 	return &blockingReader{entered: make(chan struct{}, 8), release: make(chan struct{}), ctxErr: make(chan error, 8)}
 }
 
-func (b *blockingReader) Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
+func (b *blockingReader) answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
 	b.entered <- struct{}{}
 	select {
 	case <-b.release:
@@ -690,9 +678,6 @@ func (b *blockingReader) Answer(ctx context.Context, req api.AnswerRequest) (api
 	}
 }
 
-func (b *blockingReader) Describe() api.ModelInfo {
-	return api.ModelInfo{ID: "blocking", Reader: api.ReaderModel}
-}
 
 // serveReal runs Serve on a real loopback listener. wait returns Serve's
 // result; it may be called any number of times.
@@ -861,7 +846,7 @@ func (r *readyReader) Ready() error {
 
 // The Go client speaks every route against a real server.
 func TestClientAgainstServer(t *testing.T) {
-	ts := start(t, Options{Reader: lexical.New(), APIKey: "k"})
+	ts := start(t, Options{Reader: reader.NewLexical(), APIKey: "k"})
 	c, err := api.NewClient(ts.URL+"/", api.ClientOptions{APIKey: "k"})
 	if err != nil {
 		t.Fatal(err)
@@ -881,7 +866,7 @@ func TestClientAgainstServer(t *testing.T) {
 		t.Fatalf("Answer = %+v, %v", resp, err)
 	}
 	models, err := c.Models(ctx)
-	if err != nil || models[0].ID != lexical.ModelID {
+	if err != nil || models[0].ID != reader.LexicalID {
 		t.Fatalf("Models = %+v, %v", models, err)
 	}
 	rd, err := c.Ready(ctx)
