@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/embed"
@@ -43,7 +44,7 @@ type embedOut struct {
 
 // embedChunk is how many input lines are embedded together: enough to sort
 // by length into batches that pad little, few enough to stream.
-const embedChunk = 256
+const embedChunk = 1024
 
 // runEmbed reads JSON lines {"text": ...} (or plain text lines) and writes
 // one JSON line {"embedding", "tokens", "truncated"} per input, in order.
@@ -56,6 +57,7 @@ func runEmbed(ctx context.Context, env Env, args []string) error {
 	prompt := fs.String("prompt", "", "name of a prompt of the model's config_sentence_transformers.json (e.g. query, passage)")
 	batch := fs.Int("batch", 32, "texts per forward pass")
 	threads := fs.Int("threads", 0, "threads of a forward pass (0: one per CPU)")
+	stats := fs.Bool("stats", false, "print a JSON line of timings to standard error at the end (load_ms, embed_ms: time inside the model, tokenization included; texts_per_s)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,10 +68,14 @@ func runEmbed(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("--batch %d: must be at least 1", *batch)
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	t0 := time.Now()
 	m, err := loadEmbedder(ctx, env, *ref, *threads, log)
 	if err != nil {
 		return err
 	}
+	loadTime := time.Since(t0)
+	var embedTime time.Duration
+	nTexts, nTokens := 0, 0
 	defer m.Close()
 	m.BatchSize = *batch
 	m.BatchTokens = *batch * m.Info().MaxSeqLen
@@ -92,9 +98,15 @@ func runEmbed(ctx context.Context, env Env, args []string) error {
 		if len(texts) == 0 {
 			return nil
 		}
+		t := time.Now()
 		res, err := m.Embed(ctx, texts, opts)
 		if err != nil {
 			return err
+		}
+		embedTime += time.Since(t)
+		nTexts += len(res)
+		for _, r := range res {
+			nTokens += r.Tokens
 		}
 		for _, r := range res {
 			if err := enc.Encode(embedOut{Embedding: r.Vector, Tokens: r.Tokens, Truncated: r.Truncated}); err != nil {
@@ -138,5 +150,13 @@ func runEmbed(ctx context.Context, env Env, args []string) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("lines up to %d: %w", line, err)
 	}
+	if *stats {
+		sec := embedTime.Seconds()
+		b, _ := json.Marshal(map[string]any{"texts": nTexts, "tokens": nTokens, "load_ms": ms(loadTime), "embed_ms": ms(embedTime),
+			"texts_per_s": float64(nTexts) / max(sec, 1e-9), "threads": *threads, "batch": *batch})
+		fmt.Fprintf(env.Stderr, "%s\n", b)
+	}
 	return nil
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
