@@ -39,6 +39,9 @@ func commands() map[string]command {
 		"pull":     {"download a model from the Hugging Face Hub", runPull},
 		"list":     {"list cached models", runList},
 		"rm":       {"remove a cached model", runRm},
+		"add":      {"add files and folders to a knowledge-base collection", runAdd},
+		"search":   {"search a knowledge-base collection", runSearch},
+		"docs":     {"list or remove the documents of a collection", runDocs},
 		"embed":    {"embed JSON lines of text as sentence vectors", runEmbed},
 		"quantize": {"write an int8 copy of a checkpoint", runQuantize},
 	}

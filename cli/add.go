@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/askqa/ask/builtin"
+	"github.com/askqa/ask/chunk"
+	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/ingest"
+)
+
+// listFlag is a flag that may be repeated or hold comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+func runAdd(ctx context.Context, env Env, args []string) error {
+	return addCmd(ctx, env, args, nil)
+}
+
+// addCmd is ask add; models nil loads the real ones.
+func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error {
+	fs := newFlags(env, "add", "[--collection C] [--data DIR] [flags] PATH...\n\n"+
+		"Adds files and folders (recursively) to a collection: .txt, .md, .html, .pdf, and .jsonl\n"+
+		"with one {\"id\",\"title\",\"text\",\"metadata\"} document per line. Each document is\n"+
+		"chunked, embedded and stored in one transaction; a line \"added|replaced|unchanged ID\"\n"+
+		"on standard output means it is on disk. Files whose content did not change are skipped.\n"+
+		"Progress (documents, chunks, chunks/s, ETA) goes to standard error.")
+	kf := addKBFlags(fs)
+	model := fs.String("embed-model", builtin.EmbedderName, embedModelFlagHelp+`; "none" for a collection searched lexically only`)
+	var include, exclude listFlag
+	fs.Var(&include, "include", "only files matching this glob (\"*.md\", \"docs/*.html\", \"api/**\"); repeat or separate with commas")
+	fs.Var(&exclude, "exclude", "skip files and folders matching this glob; repeat or separate with commas")
+	maxTokens := fs.Int("chunk-tokens", 0, "tokens per chunk at most (default: 192, less if the embedder's window is smaller)")
+	overlap := fs.Int("chunk-overlap", 0, "tokens of whole sentences a chunk repeats from the one before (default: a sixth of --chunk-tokens)")
+	threads := fs.Int("threads", 0, "threads of the embedder (0: one per CPU)")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if models == nil {
+		m := realModels(env, *threads)
+		models = &m
+	}
+	files, skipped, err := ingest.Files(paths, ingest.Globs{Include: include, Exclude: exclude})
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(env.Stderr, "skip %s: not a type ask reads\n", s)
+	}
+	store, err := openKB(ctx, env, *kf.data, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	in := &ingest.Ingester{Store: store, Chunk: chunk.Options{MaxTokens: *maxTokens, Overlap: *overlap}}
+	if *model != "none" {
+		emb, tok, closeModel, err := models.embedder(ctx, *model)
+		if err != nil {
+			return err
+		}
+		defer closeModel()
+		in.Embedder, in.Tokenizer = emb, tok
+		if in.Chunk.MaxTokens == 0 {
+			in.Chunk.MaxTokens = chunkTokens(emb.Info())
+		}
+	}
+	if err := in.EnsureCollection(ctx, *kf.collection); err != nil {
+		return err
+	}
+
+	p := newIngestProgress(env.Stderr, files)
+	var failed int
+	err = in.AddFiles(ctx, *kf.collection, files, func(e ingest.Event) {
+		switch e.Kind {
+		case ingest.Done:
+			fmt.Fprintf(env.Stdout, "%s %s (%d chunks)\n", e.Result, e.DocID, e.Chunks)
+		case ingest.Unchanged:
+			fmt.Fprintf(env.Stdout, "unchanged %s\n", e.DocID)
+		case ingest.Failed:
+			failed++
+			p.clear()
+			fmt.Fprintf(env.Stderr, "failed %s: %v\n", e.DocID, e.Err)
+		}
+		p.event(e)
+	})
+	p.finish()
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d documents failed (see above); the others are stored", failed)
+	}
+	return nil
+}
+
+// chunkTokens sizes chunks for an embedder: 192 tokens, or its window less
+// its special tokens if smaller. The reader's window (384 tokens with the
+// question) holds a 192-token chunk whole.
+func chunkTokens(info embed.Info) int {
+	n := 192
+	if info.MaxSeqLen > 0 && info.MaxSeqLen-2 < n {
+		n = info.MaxSeqLen - 2
+	}
+	return max(n, 8)
+}
+
+// ingestProgress draws the ingest progress line on standard error: redrawn in
+// place on a terminal, a line every few seconds otherwise.
+type ingestProgress struct {
+	w          io.Writer
+	tty        bool
+	start      time.Time
+	last       time.Time
+	totalBytes int64
+	doneBytes  int64
+	docs       int
+	chunks     int
+	drawn      bool
+}
+
+func newIngestProgress(w io.Writer, files []ingest.File) *ingestProgress {
+	p := &ingestProgress{w: w, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	for _, f := range files {
+		p.totalBytes += f.Size
+	}
+	return p
+}
+
+func (p *ingestProgress) event(e ingest.Event) {
+	p.docs++
+	p.chunks += e.Chunks
+	p.doneBytes += e.Bytes
+	every := 5 * time.Second
+	if p.tty {
+		every = 200 * time.Millisecond
+	}
+	if time.Since(p.last) >= every {
+		p.draw(false)
+	}
+}
+
+func (p *ingestProgress) line() string {
+	el := time.Since(p.start)
+	rate := float64(p.chunks) / max(el.Seconds(), 1e-3)
+	eta := "?"
+	if p.doneBytes > 0 && p.totalBytes > p.doneBytes {
+		left := time.Duration(float64(el) * float64(p.totalBytes-p.doneBytes) / float64(p.doneBytes))
+		eta = left.Round(time.Second).String()
+	} else if p.totalBytes > 0 && p.doneBytes >= p.totalBytes {
+		eta = "0s"
+	}
+	pct := 100.0
+	if p.totalBytes > 0 {
+		pct = 100 * float64(min(p.doneBytes, p.totalBytes)) / float64(p.totalBytes)
+	}
+	return fmt.Sprintf("%d documents, %d chunks, %.1f chunks/s, %3.0f%%, ETA %s, %s elapsed",
+		p.docs, p.chunks, rate, pct, eta, el.Round(time.Second))
+}
+
+func (p *ingestProgress) draw(final bool) {
+	p.last = time.Now()
+	switch {
+	case p.tty && final:
+		fmt.Fprintf(p.w, "\r\033[K%s\n", p.line())
+	case p.tty:
+		fmt.Fprintf(p.w, "\r\033[K%s", p.line())
+		p.drawn = true
+		return
+	default:
+		fmt.Fprintln(p.w, p.line())
+	}
+	p.drawn = false
+}
+
+// clear removes a line drawn in place before other output.
+func (p *ingestProgress) clear() {
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+func (p *ingestProgress) finish() { p.draw(true) }
+
+var _ flag.Value = (*listFlag)(nil)

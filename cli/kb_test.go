@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/askqa/ask/chunk"
+	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/embed/embedtest"
+)
+
+// fakeModels stands in for the embedding model: the fake embedder under the
+// name "fake", words as tokens.
+func fakeModels(loaded *[]string) *kbModels {
+	return &kbModels{embedder: func(_ context.Context, ref string) (embed.Embedder, chunk.Tokenizer, func() error, error) {
+		if loaded != nil {
+			*loaded = append(*loaded, ref)
+		}
+		if ref != "fake" {
+			return nil, nil, nil, errors.New("no model " + ref)
+		}
+		return embedtest.Fake{}, chunk.Words{}, func() error { return nil }, nil
+	}}
+}
+
+func kbRun(t *testing.T, f func(context.Context, Env, []string, *kbModels) error, models *kbModels, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	err := f(context.Background(), env, args, models)
+	return out.String(), errb.String(), err
+}
+
+func docsRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	err := runDocs(context.Background(), env, args)
+	return out.String(), err
+}
+
+func TestAddSearchDocs(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	files := map[string]string{
+		"rome.md":    "# Rome\n\nRome is the capital of Italy. The Colosseum stands in its centre.",
+		"paris.html": "<title>Paris</title><nav>menu</nav><p>Paris is the capital of France.</p>",
+		"zh.txt":     "长城是中国古代的军事防御工程。",
+		"skip.bin":   "x",
+		"bad.txt":    "caf\xe9",
+	}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var loaded []string
+	m := fakeModels(&loaded)
+	out, errs, err := kbRun(t, addCmd, m, "--data", data, "--embed-model", "fake", "--collection", "world", dir)
+	if err == nil || !strings.Contains(err.Error(), "1 documents failed") {
+		t.Errorf("add with one bad file: %v, want an error counting it", err)
+	}
+	for _, want := range []string{"added " + filepath.ToSlash(filepath.Join(dir, "rome.md")) + " (1 chunks)", "zh.txt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"skip " + filepath.Join(dir, "skip.bin"), "failed " + filepath.ToSlash(filepath.Join(dir, "bad.txt")), "not valid UTF-8", "documents, ", "chunks/s", "ETA"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	// Search in each mode; the collection's model is loaded by its name.
+	for _, mode := range []string{"hybrid", "lexical", "dense"} {
+		loaded = nil
+		out, _, err = kbRun(t, searchCmd, m, "--data", data, "--collection", "world", "--mode", mode, "--top-k", "1", "--json", "capital of France")
+		if err != nil {
+			t.Fatalf("search --mode %s: %v", mode, err)
+		}
+		var res searchOutput
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("search --json: %v\n%s", err, out)
+		}
+		if len(res.Passages) != 1 || res.Passages[0].Title != "Paris" || string(res.Mode) != mode {
+			t.Errorf("search --mode %s: %+v", mode, res)
+		}
+		p := res.Passages[0]
+		if p.Text != "Paris is the capital of France." || p.Start != 0 || p.End != len(p.Text) {
+			t.Errorf("passage %+v", p)
+		}
+		if wantLoad := mode != "lexical"; (len(loaded) == 1 && loaded[0] == "fake") != wantLoad {
+			t.Errorf("mode %s loaded models %q", mode, loaded)
+		}
+	}
+	out, _, err = kbRun(t, searchCmd, m, "--data", data, "--collection", "world", "长城")
+	if err != nil || !strings.Contains(out, "1. 长城是中国古代的军事防御工程。") || !strings.Contains(out, "rrf; bm25 #1") {
+		t.Errorf("text search output:\n%s\n%v", out, err)
+	}
+	out, _, err = kbRun(t, searchCmd, m, "--data", data, "--collection", "world", "--filter", "format=markdown", "--mode", "lexical", "capital")
+	if err != nil || !strings.Contains(out, "Rome") || strings.Contains(out, "Paris") {
+		t.Errorf("filtered search:\n%s\n%v", out, err)
+	}
+
+	// Re-adding changes nothing.
+	out, _, _ = kbRun(t, addCmd, m, "--data", data, "--embed-model", "fake", "--collection", "world", filepath.Join(dir, "rome.md"))
+	if !strings.HasPrefix(out, "unchanged ") {
+		t.Errorf("re-add: %q", out)
+	}
+
+	out, err = docsRun(t, "--data", data, "--collection", "world")
+	if err != nil || strings.Count(out, "\n") != 4 || !strings.Contains(out, "Paris") {
+		t.Errorf("docs:\n%s\n%v", out, err)
+	}
+	out, err = docsRun(t, "--data", data, "--collections", "--json")
+	if err != nil || !strings.Contains(out, `"name":"world"`) || !strings.Contains(out, `"documents":3`) {
+		t.Errorf("docs --collections --json:\n%s\n%v", out, err)
+	}
+	rome := filepath.ToSlash(filepath.Join(dir, "rome.md"))
+	if out, err = docsRun(t, "--data", data, "--collection", "world", "rm", rome); err != nil || out != "removed "+rome+"\n" {
+		t.Errorf("docs rm: %q %v", out, err)
+	}
+	if _, err = docsRun(t, "--data", data, "--collection", "world", "rm", rome); err == nil {
+		t.Error("removing twice: no error")
+	}
+	out, _ = docsRun(t, "--data", data, "--collection", "world")
+	if strings.Contains(out, "rome.md") {
+		t.Errorf("removed document still listed:\n%s", out)
+	}
+}
+
+func TestKBCommandErrors(t *testing.T) {
+	data := t.TempDir()
+	m := fakeModels(nil)
+	if _, _, err := kbRun(t, searchCmd, m, "--data", data, "query"); err == nil || !strings.Contains(err.Error(), "add documents first") {
+		t.Errorf("search without a knowledge base: %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("alpha beta"), 0o644)
+	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--embed-model", "none", dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", data, "--collection", "nope", "x"}, "not found"},
+		{[]string{"--data", data, "--mode", "fuzzy", "x"}, "want hybrid, lexical or dense"},
+		{[]string{"--data", data, "--mode", "dense", "x"}, "--mode lexical"},
+		{[]string{"--data", data, "--filter", "novalue", "x"}, "KEY=VALUE"},
+		{[]string{"--data", data, "--top-k", "0", "x"}, "--top-k"},
+	} {
+		if _, _, err := kbRun(t, searchCmd, m, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("search %q: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+	// A lexical-only collection answers hybrid searches lexically.
+	out, _, err := kbRun(t, searchCmd, m, "--data", data, "beta")
+	if err != nil || !strings.Contains(out, "alpha beta") {
+		t.Errorf("hybrid over a lexical-only collection: %q %v", out, err)
+	}
+	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--embed-model", "fake", dir); err == nil || !strings.Contains(err.Error(), "use the same model or another collection") {
+		t.Errorf("another model into the collection: %v", err)
+	}
+	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--collection", "../x", "--embed-model", "none", dir); err == nil {
+		t.Error("a bad collection name: no error")
+	}
+	if _, _, err := kbRun(t, addCmd, m, "--data", data); !errors.Is(err, errUsage) {
+		t.Errorf("add without a path: %v, want usage", err)
+	}
+}
+
+func TestDataDir(t *testing.T) {
+	env := func(kv map[string]string) Env { return Env{Getenv: func(k string) string { return kv[k] }} }
+	for _, tc := range []struct {
+		flag string
+		env  map[string]string
+		want string
+	}{
+		{"/x", map[string]string{"ASK_DATA": "/y"}, "/x"},
+		{"", map[string]string{"ASK_DATA": "/y", "XDG_DATA_HOME": "/z"}, "/y"},
+		{"", map[string]string{"XDG_DATA_HOME": "/z"}, filepath.Join("/z", "ask")},
+		{"", map[string]string{"HOME": "/h"}, filepath.Join("/h", ".local", "share", "ask")},
+	} {
+		if got, err := dataDir(env(tc.env), tc.flag); err != nil || got != tc.want {
+			t.Errorf("dataDir(%q, %v) = %q, %v; want %q", tc.flag, tc.env, got, err, tc.want)
+		}
+	}
+}
