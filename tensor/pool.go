@@ -4,7 +4,9 @@
 package tensor
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -30,6 +32,32 @@ type Job struct {
 	refs  atomic.Int64
 	ids   atomic.Int64
 	wake  chan struct{}
+	// failed holds the first panic of a piece, to re-raise on the caller.
+	failed atomic.Pointer[PanicError]
+}
+
+// PanicError is a panic of a Task, caught on whichever goroutine ran the
+// piece and re-raised by Run on its caller.
+type PanicError struct {
+	Value any
+	// Stack is the stack of the goroutine that panicked.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("tensor: task panicked: %v", e.Value) }
+
+// safeWork is work with a panic caught: a worker goroutine that let it
+// through would kill the process. The first panic is kept for the caller,
+// and the remaining pieces are given up (claiming stops), so the job ends
+// within the pieces already running.
+func (j *Job) safeWork(w int) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.failed.CompareAndSwap(nil, &PanicError{Value: v, Stack: debug.Stack()})
+			j.next.Store(j.n)
+		}
+	}()
+	j.work(w)
 }
 
 // NewJob returns a Job ready for Pool.Run.
@@ -88,7 +116,7 @@ func (p *Pool) worker() {
 		if !ok {
 			return
 		}
-		j.work(int(j.ids.Add(1)))
+		j.safeWork(int(j.ids.Add(1)))
 		if j.refs.Add(-1) == 0 {
 			j.wake <- struct{}{}
 		}
@@ -118,6 +146,12 @@ func (p *Pool) next() (*Job, bool) {
 // and returns when all are done. Pieces are claimed dynamically, so a worker
 // busy with another caller's job simply claims fewer (or none) of this
 // one's.
+//
+// If t.Do panics, on any goroutine, the pieces not yet started are skipped
+// and Run panics on its caller with a *PanicError once every worker has left
+// the job: the pool stays usable, and the caller's recover (the scheduler's,
+// for a forward pass) turns the panic into that batch's error instead of a
+// crash.
 func (p *Pool) Run(j *Job, t Task, n int) {
 	if n <= 0 {
 		return
@@ -141,7 +175,7 @@ func (p *Pool) Run(j *Job, t Task, n int) {
 		j.refs.Add(1)
 		p.ch <- j
 	}
-	j.work(0)
+	j.safeWork(0)
 	if j.refs.Add(-1) != 0 {
 		for i := 0; i < callerPolls && j.refs.Load() != 0; i++ {
 		}
@@ -150,6 +184,9 @@ func (p *Pool) Run(j *Job, t Task, n int) {
 		<-j.wake
 	}
 	j.task = nil
+	if pe := j.failed.Swap(nil); pe != nil {
+		panic(pe)
+	}
 }
 
 // Close stops the workers. Run must not be called after Close.
