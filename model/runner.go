@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/askqa/ask/nn"
@@ -132,7 +133,10 @@ func growOut(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-func (e *encoder) Forward(ctx context.Context, in *Batch, out *Output) error {
+// Forward runs the encoder on one batch. It stops between layers once ctx
+// ends, returning ctx's error, and turns a panic in the forward pass (on
+// the caller or any worker of the pool) into an error for this batch.
+func (e *encoder) Forward(ctx context.Context, in *Batch, out *Output) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -144,11 +148,22 @@ func (e *encoder) Forward(ctx context.Context, in *Batch, out *Output) error {
 		return err
 	}
 	defer e.release(ws)
+	defer func() {
+		if v := recover(); v != nil {
+			if pe, ok := v.(*tensor.PanicError); ok {
+				err = fmt.Errorf("model: forward pass of a batch of %d×%d: %w\n%s", in.Size, in.SeqLen, pe, pe.Stack)
+				return
+			}
+			err = fmt.Errorf("model: forward pass of a batch of %d×%d panicked: %v\n%s", in.Size, in.SeqLen, v, debug.Stack())
+		}
+	}()
 
 	st := e.arch.Stack()
 	ws.Reserve(st, in.Size, in.SeqLen, e.arch.ScratchPerToken())
 	e.arch.Embed(ws, in)
-	ws.Forward(st, in.Size, in.SeqLen)
+	if err := ws.ForwardContext(ctx, st, in.Size, in.SeqLen); err != nil {
+		return err
+	}
 
 	t := in.Size * in.SeqLen
 	h := st.Hidden

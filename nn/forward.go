@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"slices"
 
 	"github.com/askqa/ask/tensor"
@@ -95,12 +96,23 @@ func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep te
 
 // Forward runs the stack over ws.X (batch×seq rows) in place.
 func (ws *Workspace) Forward(s *Stack, batch, seq int) {
+	_ = ws.ForwardContext(context.Background(), s, batch, seq)
+}
+
+// ForwardContext is Forward, checking ctx before each layer: a cancelled or
+// timed-out request stops within one layer (a few milliseconds to a few
+// hundred, with the batch) instead of running the whole stack. It returns
+// ctx's error, leaving ws.X part-way through the stack.
+func (ws *Workspace) ForwardContext(ctx context.Context, s *Stack, batch, seq int) error {
 	t := batch * seq
 	h := s.Hidden
 	for b := range batch {
 		ws.unpadded[b] = !slices.Contains(ws.Keep[b*seq:(b+1)*seq], false)
 	}
 	for _, l := range s.Layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		ws.Linear(l.QKV, ws.X, t, ws.qkv, tensor.EpBias)
 
 		ws.packKV = packKVTask{ws: ws, seq: seq, hidden: h, heads: s.Heads}
@@ -116,6 +128,7 @@ func (ws *Workspace) Forward(s *Stack, batch, seq int) {
 		ws.Linear(l.FF2, ws.ff, t, ws.tmp, tensor.EpBias)
 		ws.Norm(l.OutNorm, ws.X, ws.tmp, ws.X, t, h)
 	}
+	return nil
 }
 
 // Norm sets out = LayerNorm(x + res) row by row over the pool; res may be
