@@ -74,6 +74,7 @@ var rules = map[string]rule{
 	"retrieve": {may: []string{"kb", "kb/...", "embed", "reader", "lexical", "chunk"}},
 	"ingest": {may: []string{"kb", "embed", "chunk", "tokenizer", "golang.org/x/net/html/...", "golang.org/x/text/...",
 		"github.com/ledongthuc/pdf"}},
+	"answer":                {may: []string{"kb", "reader", "retrieve", "embed"}, noModel: true},
 	"generate":              {may: []string{"github.com/openai/openai-go/...", "reader", "kb", "retrieve"}},
 	"generate/generatetest": {may: []string{"generate"}},
 
