@@ -10,7 +10,8 @@ import (
 )
 
 func runAnswer(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "answer", "--model M --question Q (--context TEXT | --context-file F) [--top-k N] [--json]")
+	fs := newFlags(env, "answer", "[MODEL] --question Q (--context TEXT | --context-file F) [flags]\n\n"+
+		"Answers one question over a text. MODEL (or --model) is the model, built-in by default.")
 	ref := fs.String("model", "", modelFlagHelp)
 	question := fs.String("question", "", "the question")
 	text := fs.String("context", "", "the text to answer from")
@@ -22,8 +23,15 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*text == "") == (*file == "") {
-		return fmt.Errorf("give exactly one of --context and --context-file")
+	if err := modelArg(fs, ref, "model"); err != nil {
+		return err
+	}
+	if err := missingFlags(fs, flagNeed{"--question", *question == ""},
+		flagNeed{"--context (or --context-file)", *text == "" && *file == ""}); err != nil {
+		return err
+	}
+	if *text != "" && *file != "" {
+		return usageErrorf(fs, "give --context or --context-file, not both")
 	}
 	if *file != "" {
 		b, err := os.ReadFile(*file)

@@ -37,7 +37,8 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "bench", "--model DIR [--batch B] [--seq S] [--threads T] [--json]")
+	fs := newFlags(env, "bench", "[MODEL] [--batch B] [--seq S] [--threads T] [--runs N] [--json]\n\n"+
+		"Times the model's forward pass on random token ids. MODEL (or --model) is the model, built-in by default.")
 	ref := fs.String("model", "", modelFlagHelp)
 	batch := fs.Int("batch", 1, "sequences per forward pass")
 	seq := fs.Int("seq", 128, "tokens per sequence")
@@ -49,8 +50,11 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := modelArg(fs, ref, "model"); err != nil {
+		return err
+	}
 	if *batch < 1 || *seq < 1 || *runs < 1 || *warm < 0 {
-		return fmt.Errorf("--batch, --seq and --runs must be at least 1")
+		return usageErrorf(fs, "--batch, --seq and --runs must be at least 1, --warmup at least 0")
 	}
 	t := *threads
 	if t <= 0 {

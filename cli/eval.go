@@ -4,16 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
+	"github.com/askqa/ask/progress"
 	"github.com/askqa/ask/qa"
 	"github.com/askqa/ask/qa/squad"
 )
 
 func runEval(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "eval", "--model M FILE.json [--predictions OUT.json] [--version 1.1|2.0]")
+	fs := newFlags(env, "eval", "[--model M] FILE.json [--predictions OUT.json] [--version 1.1|2.0] [flags]\n\n"+
+		"Runs a SQuAD v1.1 or v2.0 file through the pipeline and prints the official EM and F1.")
 	ref := fs.String("model", "", modelFlagHelp)
 	predOut := fs.String("predictions", "", "write {id: answer} here (the official predictions format)")
 	version := fs.String("version", "", "metric version: 1.1 or 2.0 (default: from the file)")
@@ -26,9 +27,11 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case fs.NArg() == 0:
+		return usageErrorf(fs, "missing the SQuAD file to evaluate (FILE.json)")
+	case fs.NArg() > 1:
+		return usageErrorf(fs, "unexpected argument %q: eval takes one SQuAD file (the model is --model)", fs.Arg(1))
 	}
 	data, err := squad.Read(fs.Arg(0))
 	if err != nil {
@@ -69,7 +72,13 @@ func runEval(ctx context.Context, env Env, args []string) error {
 		data = restrict(data, ids)
 	}
 	preds := make(map[string]string, len(reqs))
-	prog := newProgress(env.Stderr, "eval", len(reqs))
+	prog := progress.New(env.Stderr).Start()
+	status := func(n int) string {
+		el := prog.Elapsed().Seconds()
+		rate := float64(n) / max(el, 1e-9)
+		eta := time.Duration(float64(len(reqs)-n)/max(rate, 1e-9)) * time.Second
+		return fmt.Sprintf("eval: %d/%d (%.0f%%) %.1f/s, ETA %s", n, len(reqs), 100*float64(n)/float64(max(len(reqs), 1)), rate, eta.Round(time.Second))
+	}
 	start := time.Now()
 	for i := 0; i < len(reqs); i += *batch {
 		j := min(i+*batch, len(reqs))
@@ -90,9 +99,9 @@ func runEval(ctx context.Context, env Env, args []string) error {
 			}
 			preds[ids[i+k]] = text
 		}
-		prog.set(j)
+		prog.Update(func() string { return status(j) })
 	}
-	prog.done()
+	prog.Finish(status(len(reqs)))
 	elapsed := time.Since(start)
 	if *predOut != "" {
 		b, err := json.MarshalIndent(preds, "", "  ")
@@ -144,48 +153,4 @@ func restrict(f *squad.File, ids []string) *squad.File {
 		}
 	}
 	return out
-}
-
-// progress reports n of total on w: a redrawn line on a terminal, a line
-// every few seconds otherwise.
-type progress struct {
-	w        io.Writer
-	what     string
-	total    int
-	tty      bool
-	start    time.Time
-	lastLine time.Time
-}
-
-func newProgress(w io.Writer, what string, total int) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	return &progress{w: w, what: what, total: total, tty: tty, start: time.Now()}
-}
-
-func (p *progress) set(n int) {
-	now := time.Now()
-	if !p.tty && now.Sub(p.lastLine) < 5*time.Second && n < p.total {
-		return
-	}
-	p.lastLine = now
-	el := now.Sub(p.start).Seconds()
-	rate := float64(n) / max(el, 1e-9)
-	eta := time.Duration(float64(p.total-n)/max(rate, 1e-9)) * time.Second
-	line := fmt.Sprintf("%s: %d/%d (%.0f%%) %.1f/s, ETA %s", p.what, n, p.total, 100*float64(n)/float64(max(p.total, 1)), rate, eta.Round(time.Second))
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
 }

@@ -22,11 +22,16 @@ type inferOutput struct {
 }
 
 func runInfer(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "infer", "--model DIR < inputs.jsonl")
+	fs := newFlags(env, "infer", "[MODEL] [flags] < inputs.jsonl\n\n"+
+		"Reads JSON lines {\"input_ids\", \"attention_mask\"?, \"token_type_ids\"?} and writes one JSON line\n"+
+		"of start/end logits (or the last hidden state) per input. MODEL (or --model) is the model, built-in by default.")
 	ref := fs.String("model", "", modelFlagHelp)
 	threads := fs.Int("threads", 0, "threads for the forward pass (0: one per CPU)")
 	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := modelArg(fs, ref, "model"); err != nil {
 		return err
 	}
 	enc, _, err := loadEncoder(ctx, env, *ref, *threads)

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/askqa/ask/hub"
+	"github.com/askqa/ask/progress"
 )
 
 // hubOptions builds hub options from the environment, then applies the
@@ -38,27 +38,6 @@ func resolveModel(ctx context.Context, env Env, model string, offline bool) (str
 	return hub.Resolve(ctx, model, o)
 }
 
-// parseInterleaved parses flags that may come before or after the
-// positional arguments ("ask pull org/name --offline"), which the flag
-// package alone stops at.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func runPull(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "pull", "[flags] [REPO[@REVISION]]\n\n"+
 		"Downloads what a QA model needs (config, tokenizer, safetensors weights) from the\n"+
@@ -72,8 +51,7 @@ func runPull(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if len(pos) > 1 {
-		fs.Usage()
-		return errUsage
+		return usageErrorf(fs, "unexpected argument %q: pull takes one model, REPO[@REVISION]", pos[1])
 	}
 	ref := hub.DefaultModel
 	if len(pos) == 1 {
@@ -96,7 +74,7 @@ func runPull(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "%s: commit %s, %d files (%s downloaded), absent: %s\n",
-		snap.Ref, snap.Commit, len(snap.Files), humanBytes(snap.Downloaded), orNone(snap.Absent))
+		snap.Ref, snap.Commit, len(snap.Files), progress.Bytes(snap.Downloaded), orNone(snap.Absent))
 	fmt.Fprintln(env.Stdout, snap.Dir)
 	return nil
 }
@@ -116,8 +94,7 @@ func runList(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if len(pos) != 0 {
-		fs.Usage()
-		return errUsage
+		return usageErrorf(fs, "unexpected argument %q: list takes no arguments", pos[0])
 	}
 	o, err := hubOptions(env, true, *cacheDir)
 	if err != nil {
@@ -137,17 +114,17 @@ func runList(ctx context.Context, env Env, args []string) error {
 	for _, m := range models {
 		total += m.Size
 		if len(m.Snapshots) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t%s\tno (no snapshot)\n", m.Repo, humanBytes(m.Size))
+			fmt.Fprintf(tw, "%s\t-\t-\t%s\tno (no snapshot)\n", m.Repo, progress.Bytes(m.Size))
 			continue
 		}
 		for _, s := range m.Snapshots {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Repo, shortCommit(s.Commit), orDash(s.Refs), humanBytes(s.Size), completeness(s.SnapshotState))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Repo, shortCommit(s.Commit), orDash(s.Refs), progress.Bytes(s.Size), completeness(s.SnapshotState))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "%d models, %s on disk in %s\n", len(models), humanBytes(total), o.CacheDir)
+	fmt.Fprintf(env.Stderr, "%d models, %s on disk in %s\n", len(models), progress.Bytes(total), o.CacheDir)
 	return nil
 }
 
@@ -186,9 +163,11 @@ func runRm(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case len(pos) == 0:
+		return usageErrorf(fs, "missing the model to remove (REPO, as `ask list` shows it)")
+	case len(pos) > 1:
+		return usageErrorf(fs, "unexpected argument %q: rm removes one model at a time", pos[1])
 	}
 	ref, err := hub.ParseRef(pos[0])
 	if err != nil {
@@ -205,20 +184,6 @@ func runRm(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "removed %s (%s) from %s\n", ref.Repo, humanBytes(freed), o.CacheDir)
+	fmt.Fprintf(env.Stderr, "removed %s (%s) from %s\n", ref.Repo, progress.Bytes(freed), o.CacheDir)
 	return nil
-}
-
-// humanBytes uses decimal units, like the Hub and huggingface_hub's scan.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTP"[exp])
 }

@@ -82,7 +82,7 @@ func loadModelReader(ctx context.Context, env Env, cfg config.Config, deps loade
 }
 
 func serve(ctx context.Context, env Env, args []string, load readerLoader) error {
-	fs := newFlags(env, "serve", "[flags]\n\nServe the HTTP API (POST /api/ask, POST /v1/answer, GET / for a web page).\nEvery flag can also be set with the ASK_* environment variable shown;\nflags win over the environment.")
+	fs := newFlags(env, "serve", "[flags] [MODEL]\n\nServe the HTTP API (POST /api/ask, POST /v1/answer, GET / for a web page).\nEvery flag can also be set with the ASK_* environment variable shown;\nflags win over the environment.")
 	cfg, err := config.Register(fs, env.Getenv)
 	if err != nil {
 		return err
@@ -91,10 +91,9 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(env.Stderr, "ask serve: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+	// "ask serve DIR" is "ask serve --model DIR" (and wins over ASK_MODEL).
+	if err := modelArg(fs, &cfg.Model, "model"); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

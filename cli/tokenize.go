@@ -28,15 +28,19 @@ type tokenizeOut struct {
 // encoding per line, offsets in code points like Python, word ids null for
 // special tokens.
 func runTokenize(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "tokenize", "--tokenizer PATH < lines.jsonl")
+	fs := newFlags(env, "tokenize", "[--tokenizer] PATH < lines.jsonl\n\n"+
+		"Reads JSON lines {\"text\", \"text_pair\"?} and writes one JSON line of ids, tokens,\n"+
+		"offsets, type ids and word ids per input. PATH (or --tokenizer) is a tokenizer.json or a model folder.")
 	path := fs.String("tokenizer", "", "tokenizer.json file or model folder")
 	noSpecial := fs.Bool("no-special-tokens", false, "do not add [CLS]/[SEP] and the like")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := modelArg(fs, path, "tokenizer"); err != nil {
+		return err
+	}
 	if *path == "" {
-		fs.Usage()
-		return errUsage
+		return usageErrorf(fs, "missing the tokenizer: PATH or --tokenizer PATH (a tokenizer.json or a model folder)")
 	}
 	tk, err := tokenizer.Load(*path)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/askqa/ask/progress"
 )
 
 // client speaks the Hub's resolve protocol. It follows redirects itself:
@@ -22,10 +24,10 @@ import (
 type client struct {
 	opts Options
 	hc   *http.Client
-	prog *progress
+	prog *progress.Printer
 }
 
-func newClient(opts Options, prog *progress) *client {
+func newClient(opts Options, prog *progress.Printer) *client {
 	base := opts.HTTPClient
 	if base == nil {
 		base = defaultClient()
@@ -113,7 +115,7 @@ func (c *client) backoff(ctx context.Context, n int, why error) error {
 	if max := 8 * time.Second; d > max || d <= 0 {
 		d = max
 	}
-	c.prog.notef("retrying in %v after: %v", d, why)
+	c.prog.Notef("retrying in %v after: %v", d, why)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

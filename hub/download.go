@@ -15,10 +15,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/askqa/ask/progress"
 )
 
 var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -35,7 +34,7 @@ func (c *client) fetchBlob(ctx context.Context, cacheDir, repo, file string, m f
 		return 0, fmt.Errorf("create %s: %w", filepath.Dir(blob), err)
 	}
 	unlock, err := lockFile(ctx, lockPath(cacheDir, repo, m.Etag), func() {
-		c.prog.notef("%s: waiting for another download of the same file to finish", file)
+		c.prog.Notef("%s: waiting for another download of the same file to finish", file)
 	})
 	if err != nil {
 		return 0, err
@@ -50,7 +49,7 @@ func (c *client) fetchBlob(ctx context.Context, cacheDir, repo, file string, m f
 	if errors.Is(err, ErrChecksum) {
 		// A corrupted transfer (or a bad resume) is discarded and fetched
 		// once more from scratch; twice in a row is not chance.
-		c.prog.notef("%s: %v; downloading again", file, err)
+		c.prog.Notef("%s: %v; downloading again", file, err)
 		var n2 int64
 		n2, err = c.downloadVerified(ctx, blob, file, m)
 		n += n2
@@ -112,16 +111,16 @@ func (c *client) warnSpace(dir, inc string, size int64) {
 	if size <= 0 {
 		return
 	}
-	var st unix.Statfs_t
-	if unix.Statfs(dir, &st) != nil {
+	free, ok := freeSpace(dir)
+	if !ok {
 		return
 	}
 	need := size
 	if fi, err := os.Stat(inc); err == nil {
 		need -= fi.Size()
 	}
-	if free := int64(st.Bavail) * int64(st.Bsize); free >= 0 && free < need {
-		c.prog.notef("warning: %s needs %s more but only %s is free under %s", filepath.Base(inc), formatBytes(need), formatBytes(free), dir)
+	if free >= 0 && free < need {
+		c.prog.Notef("warning: %s needs %s more but only %s is free under %s", filepath.Base(inc), progress.Bytes(need), progress.Bytes(free), dir)
 	}
 }
 
@@ -145,7 +144,7 @@ func (c *client) download(ctx context.Context, path, file string, m fileMeta) (i
 		}
 		have = 0
 	}
-	b := c.prog.start(file, m.Size, have)
+	b := startBar(c.prog, file, m.Size, have)
 	defer b.finish()
 
 	var got int64
@@ -171,7 +170,7 @@ func (c *client) download(ctx context.Context, path, file string, m fileMeta) (i
 		if !retry || n >= c.opts.retries() {
 			return got, fmt.Errorf("download %s (%d of %s received; run again to resume): %w", file, have, formatTotal(m.Size), err)
 		}
-		if berr := c.backoff(ctx, n, fmt.Errorf("%s at %s of %s: %w", file, formatBytes(have), formatTotal(m.Size), err)); berr != nil {
+		if berr := c.backoff(ctx, n, fmt.Errorf("%s at %s of %s: %w", file, progress.Bytes(have), formatTotal(m.Size), err)); berr != nil {
 			return got, fmt.Errorf("download %s: %w", file, berr)
 		}
 	}
@@ -358,7 +357,7 @@ func contentRangeStart(h string) (int64, bool) {
 
 // diskErr makes "no space left" say what to do about it.
 func diskErr(err error, path string) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if isDiskFull(err) {
 		return fmt.Errorf("%w writing %s: free some space or point HF_HUB_CACHE at a larger disk, then run the same command again to resume (%v)", ErrDiskFull, path, err)
 	}
 	var pe *fs.PathError

@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/askqa/ask/progress"
 )
 
 // Snapshot is the outcome of a pull.
@@ -103,7 +105,7 @@ func PullRef(ctx context.Context, r Ref, opts Options) (*Snapshot, error) {
 	if opts.CacheDir == "" {
 		return nil, errNoCacheDir
 	}
-	p := &puller{c: newClient(opts, newProgress(opts.Progress)), cacheDir: opts.CacheDir, ref: r}
+	p := &puller{c: newClient(opts, progress.New(opts.Progress)), cacheDir: opts.CacheDir, ref: r}
 	p.dir = repoDir(opts.CacheDir, r.Repo)
 	if err := p.run(ctx); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", r, err)
@@ -144,7 +146,7 @@ func (p *puller) run(ctx context.Context) error {
 		return err
 	}
 	if p.ref.Revision != commit {
-		p.c.prog.notef("%s: %s is commit %s", p.ref.Repo, p.ref.Revision, commit)
+		p.c.prog.Notef("%s: %s is commit %s", p.ref.Repo, p.ref.Revision, commit)
 	}
 	if _, err := p.file(ctx, configFile, meta); err != nil {
 		return err

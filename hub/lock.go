@@ -7,18 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive flock on path, the same lock huggingface_hub
+// errNoLocks says the filesystem (or the platform) has no file locks.
+var errNoLocks = errors.New("file locks not supported here")
+
+// lockFile takes an exclusive lock on path, the same lock huggingface_hub
 // (filelock) takes on .locks/models--org--name/{etag}.lock, so ask and
-// Python processes never download the same blob into the cache at once.
-// flock is per open file description, so two goroutines of one process
-// exclude each other too. It polls with LOCK_NB so ctx can cancel the wait,
-// and calls waiting once if it has to wait. The file is never deleted (a
-// waiter must lock the same inode); if another party replaced it, the lock
-// is retaken on the new file.
+// Python processes never download the same blob into the cache at once:
+// flock(2) on Unix, LockFileEx of the first byte on Windows (what
+// filelock's msvcrt.locking takes). Both are per open file, so two
+// goroutines of one process exclude each other too. It polls without
+// blocking so ctx can cancel the wait, and calls waiting once if it has to
+// wait. The file is never deleted (a waiter must lock the same file); if
+// another party replaced it, the lock is retaken on the new file.
 func lockFile(ctx context.Context, path string, waiting func()) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -30,8 +32,9 @@ func lockFile(ctx context.Context, path string, waiting func()) (unlock func(), 
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		for {
-			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-			if err == nil || !errors.Is(err, unix.EWOULDBLOCK) {
+			var ok bool
+			ok, err = tryLock(f)
+			if ok || err != nil {
 				break
 			}
 			if !notified && waiting != nil {
@@ -49,18 +52,18 @@ func lockFile(ctx context.Context, path string, waiting func()) (unlock func(), 
 		}
 		if err != nil {
 			f.Close()
-			if errors.Is(err, unix.ENOLCK) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-				// No flock on this filesystem: proceed unlocked like
-				// huggingface_hub's WeakFileLock; the blob is still
-				// renamed into place atomically.
+			if errors.Is(err, errNoLocks) {
+				// Proceed unlocked like huggingface_hub's WeakFileLock;
+				// the blob is still renamed into place atomically.
 				return func() {}, nil
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		var held, now unix.Stat_t
-		if unix.Fstat(int(f.Fd()), &held) == nil && unix.Stat(path, &now) == nil && held.Ino == now.Ino && held.Dev == now.Dev {
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
 			return func() {
-				unix.Flock(int(f.Fd()), unix.LOCK_UN)
+				unlockFile(f)
 				f.Close()
 			}, nil
 		}

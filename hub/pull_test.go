@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/askqa/ask/hub/hubtest"
+	"github.com/askqa/ask/progress"
 )
 
 const repoID = "acme/tiny-qa"
@@ -611,12 +612,9 @@ func TestListAndRemove(t *testing.T) {
 func TestProgress(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Unix(0, 0)
-	p := newProgress(&buf)
-	p.now = func() time.Time { return now }
-	if p.tty {
-		t.Fatal("a buffer is not a terminal")
-	}
-	b := p.start("model.safetensors", 4_000_000, 0)
+	clock := func() time.Time { return now }
+	p := progress.NewConfig(&buf, progress.Config{Now: clock})
+	b := startBar(p, "model.safetensors", 4_000_000, 0)
 	now = now.Add(6 * time.Second)
 	b.Write(make([]byte, 1_000_000))
 	now = now.Add(2 * time.Second)
@@ -632,9 +630,9 @@ func TestProgress(t *testing.T) {
 	}
 
 	buf.Reset()
-	p.tty = true
-	p.interval = 0
-	b = p.start("w", 100, 50)
+	p = progress.NewConfig(&buf, progress.Config{Terminal: true, Interval: time.Nanosecond, Now: clock})
+	b = startBar(p, "w", 100, 50)
+	now = now.Add(time.Second)
 	b.Write(make([]byte, 25))
 	if s := buf.String(); !strings.Contains(s, "resuming at 50 B") || !strings.Contains(s, "\rw") || !strings.Contains(s, "75%") || !strings.Contains(s, "[==================      ]") {
 		t.Errorf("terminal bar: %q", s)
