@@ -193,3 +193,40 @@ func TestDataDir(t *testing.T) {
 		}
 	}
 }
+
+// TestAddSearchBuiltinEmbedder runs add and search with the real built-in
+// embedder (all-MiniLM-L6-v2) and its tokenizer: dense search finds a
+// passage that shares no word with the query.
+func TestAddSearchBuiltinEmbedder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the built-in embedder: not in -short")
+	}
+	data, dir := t.TempDir(), t.TempDir()
+	for n, b := range map[string]string{
+		"felines.txt": "Domestic cats purr when they are content and hunt mice at night.",
+		"finance.txt": "The central bank raised interest rates to curb inflation.",
+		"cooking.txt": "Knead the dough, let it rise for an hour, then bake the bread.",
+	} {
+		os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644)
+	}
+	env := Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}
+	if err := addCmd(context.Background(), env, []string{"--data", data, "--threads", "1", dir}, nil); err != nil {
+		t.Fatalf("add: %v\n%s", err, env.Stderr)
+	}
+	var out bytes.Buffer
+	env.Stdout = &out
+	if err := searchCmd(context.Background(), env, []string{"--data", data, "--mode", "dense", "--top-k", "1", "--json", "kitten"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var res searchOutput
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Passages) != 1 || !strings.HasSuffix(res.Passages[0].DocID, "felines.txt") || res.Passages[0].Scores.Dense <= 0.2 {
+		t.Errorf("dense search for kitten: %+v, want felines.txt", res.Passages)
+	}
+	docs, err := docsRun(t, "--data", data, "--collections")
+	if err != nil || !strings.Contains(docs, "builtin") {
+		t.Errorf("the collection records its embedder: %q %v", docs, err)
+	}
+}
