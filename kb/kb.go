@@ -177,6 +177,10 @@ var (
 	// ErrInvalid: the input breaks a rule of the store (a bad name, chunk
 	// offsets outside the text, a vector of the wrong length...).
 	ErrInvalid = errors.New("kb: invalid input")
+	// ErrUnavailable: the store's database server cannot be reached right
+	// now (down, restarting, out of connections); the call changed
+	// nothing it acknowledged and may be retried (HTTP 503).
+	ErrUnavailable = errors.New("kb: store unavailable")
 )
 
 // ContentHash is the hash that identifies a document's content: the hex
