@@ -69,7 +69,7 @@ var rules = map[string]rule{
 	// ingestion (extraction and chunking), generation.
 	"kb": {may: []string{"embed", "chunk"}},
 	"kb/...": {may: []string{"kb", "kb/...", "embed", "embed/...", "chunk",
-		"modernc.org/sqlite", "github.com/jackc/pgx/v5/..."}},
+		"modernc.org/sqlite", "github.com/jackc/pgx/v5/...", "github.com/pressly/goose/v3/..."}},
 	"chunk":    {may: []string{"tokenizer"}, runtime: true},
 	"retrieve": {may: []string{"kb", "kb/...", "embed", "reader", "lexical", "chunk"}},
 	"ingest": {may: []string{"kb", "embed", "chunk", "tokenizer", "golang.org/x/net/html/...", "golang.org/x/text/...",
