@@ -203,7 +203,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	out, usage := fs.Output(), fs.Usage
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	err := fs.Parse(append(append(flags, "--"), pos...))
+	// Flags first, on their own, so a value flag left without its value
+	// is reported as such; then "--" and the arguments, for fs.Args().
+	err := fs.Parse(flags)
+	if err == nil {
+		err = fs.Parse(append([]string{"--"}, pos...))
+	}
 	fs.SetOutput(out)
 	fs.Usage = usage
 	switch {

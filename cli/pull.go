@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/askqa/ask/hub"
 	"github.com/askqa/ask/progress"
@@ -69,12 +70,13 @@ func runPull(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintln(env.Stdout, dir)
 		return nil
 	}
+	start := time.Now()
 	snap, err := hub.Pull(ctx, ref, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "%s: commit %s, %d files (%s downloaded), absent: %s\n",
-		snap.Ref, snap.Commit, len(snap.Files), progress.Bytes(snap.Downloaded), orNone(snap.Absent))
+	fmt.Fprintf(env.Stderr, "%s: commit %s, %d files (%s downloaded in %.1fs), absent: %s\n",
+		snap.Ref, snap.Commit, len(snap.Files), progress.Bytes(snap.Downloaded), time.Since(start).Seconds(), orNone(snap.Absent))
 	fmt.Fprintln(env.Stdout, snap.Dir)
 	return nil
 }

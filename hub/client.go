@@ -30,7 +30,7 @@ type client struct {
 func newClient(opts Options, prog *progress.Printer) *client {
 	base := opts.HTTPClient
 	if base == nil {
-		base = defaultClient()
+		base = opts.defaultClient()
 	}
 	hc := *base
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -126,19 +126,35 @@ func (c *client) backoff(ctx context.Context, n int, why error) error {
 	}
 }
 
+// maxNoAnswer bounds the attempts of a request that got no answer at all
+// (a connect or header timeout): a Hub that accepts connections and never
+// answers must not hold a pull for minutes.
+const maxNoAnswer = 3
+
 // headRoundTrip sends one HEAD, retrying transient failures. Each attempt
-// gets StallTimeout to answer, whatever the client's own timeouts (a HEAD
-// has no body, so the response outlives its attempt's context). The
-// returned response's status is not retryable, or retries ran out.
+// gets the header timeout to answer, whatever the client's own timeouts (a
+// HEAD has no body, so the response outlives its attempt's context), and a
+// progress note says what it waits for once half of that has passed. The
+// returned response's status is not retryable, or retries ran out; a
+// transport failure is an *unreachableError.
 func (c *client) headRoundTrip(ctx context.Context, u string, auth bool) (*http.Response, error) {
+	start := time.Now()
+	noAnswer := 0
+	wait := c.opts.headerTimeout()
 	for n := 0; ; n++ {
-		actx, cancel := context.WithTimeout(ctx, c.opts.stallTimeout())
+		actx, cancel := context.WithTimeout(ctx, wait)
 		req, err := c.newRequest(actx, http.MethodHead, u, auth)
 		if err != nil {
 			cancel()
 			return nil, err
 		}
+		slow := time.AfterFunc(min(2*time.Second, wait/2), func() {
+			if actx.Err() == nil {
+				c.prog.Notef("waiting for %s to answer (attempt %d, up to %v)...", req.URL.Host, n+1, wait)
+			}
+		})
 		resp, err := c.hc.Do(req)
+		slow.Stop()
 		if resp != nil {
 			resp.Body.Close()
 		}
@@ -147,8 +163,11 @@ func (c *client) headRoundTrip(ctx context.Context, u string, auth bool) (*http.
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if !transient(err) || n >= c.opts.retries() {
-				return nil, fmt.Errorf("%s %s (after %d attempts): %w", req.Method, req.URL.Redacted(), n+1, err)
+			if isTimeout(err) {
+				noAnswer++
+			}
+			if !transient(err) || n >= c.opts.retries() || noAnswer >= maxNoAnswer {
+				return nil, &unreachableError{url: req.URL, attempts: n + 1, elapsed: time.Since(start), wait: wait, err: err}
 			}
 			if berr := c.backoff(ctx, n, err); berr != nil {
 				return nil, berr

@@ -183,8 +183,9 @@ func (c *client) getOnce(ctx context.Context, f *os.File, have int64, file strin
 	// StallTimeout; the timer is stopped before returning.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Until the headers arrive, the wait is the (shorter) header timeout.
 	stall := c.opts.stallTimeout()
-	watchdog := time.AfterFunc(stall, cancel)
+	watchdog := time.AfterFunc(c.opts.headerTimeout(), cancel)
 	defer watchdog.Stop()
 
 	resp, err := c.get(rctx, m, have)

@@ -1,9 +1,15 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"syscall"
+	"time"
 )
 
 // Sentinel errors, matched with errors.Is; the wrapping error says what to
@@ -89,4 +95,73 @@ func explain(e *statusError, ref Ref, file string, haveToken bool) error {
 		return fmt.Errorf("fetch %s from %s: %w", file, ref, e)
 	}
 	return fmt.Errorf("fetch %s: %w", ref, e)
+}
+
+// ErrUnreachable: the Hub (or HF_ENDPOINT) could not be reached, or
+// accepted the connection and never answered.
+var ErrUnreachable = errors.New("hub unreachable")
+
+// unreachableError is a request that failed in transport after its
+// retries: no DNS, refused, reset, or no answer in time. Once PullRef knows
+// the model it becomes one line saying what was tried and how to fix it.
+type unreachableError struct {
+	url      *url.URL
+	attempts int
+	elapsed  time.Duration
+	wait     time.Duration // the header timeout of each attempt
+	err      error
+	ref      string // the model, once known
+}
+
+func (e *unreachableError) Error() string {
+	what := "HEAD " + e.url.Redacted()
+	if e.ref != "" {
+		what = "could not reach " + e.url.Scheme + "://" + e.url.Host + " to download " + e.ref
+	}
+	s := fmt.Sprintf("%s: %s (after %d attempt%s over %.1fs)", what, e.reason(), e.attempts, plural(e.attempts), e.elapsed.Seconds())
+	if e.ref != "" {
+		s += ". Check the network (and HTTPS_PROXY), set HF_ENDPOINT to a reachable Hub or mirror, set HF_HUB_OFFLINE=1 to use only models already in the cache, or pass a local model folder"
+	}
+	return s
+}
+
+func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
+
+// reason says in a few words what went wrong, without the Go error chain.
+func (e *unreachableError) reason() string {
+	var dns *net.DNSError
+	var op *net.OpError
+	switch {
+	case errors.As(e.err, &dns) && dns.IsNotFound:
+		return "no such host " + dns.Name
+	case errors.As(e.err, &dns):
+		return "DNS lookup of " + dns.Name + " failed (" + dns.Err + ")"
+	case errors.As(e.err, &op) && op.Op == "dial" && isTimeout(e.err):
+		return "the connection was not accepted in time"
+	case isTimeout(e.err):
+		return fmt.Sprintf("the server accepted the connection but sent no answer within %v", e.wait)
+	case errors.Is(e.err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(e.err, syscall.ECONNRESET), errors.Is(e.err, io.EOF), errors.Is(e.err, io.ErrUnexpectedEOF):
+		return "the connection was closed without an answer"
+	}
+	var ue *url.Error
+	if errors.As(e.err, &ue) {
+		return ue.Err.Error()
+	}
+	return e.err.Error()
+}
+
+// isTimeout reports a connect or header timeout (including an attempt's
+// own deadline).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

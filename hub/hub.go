@@ -40,15 +40,26 @@ func Resolve(ctx context.Context, ref string, opts Options) (string, error) {
 	if ref == "" {
 		ref = DefaultModel
 	}
-	if fi, err := os.Stat(ref); err == nil && fi.IsDir() {
+	if fi, err := os.Stat(ref); err == nil {
+		if !fi.IsDir() {
+			return "", fmt.Errorf("%s is a file, not a model folder: give the folder that holds config.json, the weights and the tokenizer files, or a Hub id such as %s", ref, DefaultModel)
+		}
 		return ref, nil
 	}
 	if looksLikePath(ref) {
-		return "", fmt.Errorf("model folder %s: %w", ref, fs.ErrNotExist)
+		return "", fmt.Errorf("no such folder %s (%w): check the path; a Hub model is named org/name[@revision], such as %s", ref, fs.ErrNotExist, DefaultModel)
 	}
 	r, err := ParseRef(ref)
 	if err != nil {
 		return "", err
+	}
+	// "models/bert" is a valid Hub id and a relative path: when the Hub
+	// (or the cache) has nothing either, say that no folder was found too.
+	alsoPath := func(err error) error {
+		if strings.Contains(ref, "/") {
+			return fmt.Errorf("%w (and there is no folder %s here)", err, ref)
+		}
+		return err
 	}
 	if opts.CacheDir == "" {
 		return "", errNoCacheDir
@@ -67,20 +78,25 @@ func Resolve(ctx context.Context, ref string, opts Options) (string, error) {
 		if ok {
 			what = fmt.Sprintf(" is incomplete (commit %s lacks %s)", commit, strings.Join(st.Missing, ", "))
 		}
-		return "", fmt.Errorf("%w: %s%s (cache folder %s); offline mode is on (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE or --offline): run `ask pull %s` while online, or pass a local folder",
-			ErrNotCached, r, what, opts.CacheDir, r)
+		return "", alsoPath(fmt.Errorf("%w: %s%s (cache folder %s); offline mode is on (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE or --offline): run `ask pull %s` while online, or pass a local folder",
+			ErrNotCached, r, what, opts.CacheDir, r))
 	}
 	snap, err := PullRef(ctx, r, opts)
 	if err != nil {
-		return "", err
+		return "", alsoPath(err)
 	}
 	return snap.Dir, nil
 }
 
-// looksLikePath tells a folder the user meant (and mistyped) from a Hub id.
+// looksLikePath tells a folder the user meant (and mistyped) from a Hub id:
+// what starts like a path (/, ./, ../, ~, a volume name such as C:), or
+// whose part before any "@revision" ends with a slash or has more than one
+// slash or any backslash, which no Hub id (org/name) has.
 func looksLikePath(s string) bool {
+	repo, _, _ := strings.Cut(s, "@")
 	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") ||
-		strings.HasPrefix(s, "~") || s == "." || s == ".."
+		strings.HasPrefix(s, "~") || s == "." || s == ".." || filepath.VolumeName(s) != "" ||
+		strings.HasSuffix(repo, "/") || strings.Count(repo, "/") > 1 || strings.ContainsRune(repo, '\\')
 }
 
 // Pull downloads what a QA model needs from the Hub into the cache and
@@ -108,6 +124,11 @@ func PullRef(ctx context.Context, r Ref, opts Options) (*Snapshot, error) {
 	p := &puller{c: newClient(opts, progress.New(opts.Progress)), cacheDir: opts.CacheDir, ref: r}
 	p.dir = repoDir(opts.CacheDir, r.Repo)
 	if err := p.run(ctx); err != nil {
+		var ue *unreachableError
+		if errors.As(err, &ue) {
+			ue.ref = r.String()
+			return nil, ue // one line that says what to do: no "pull" prefix
+		}
 		return nil, fmt.Errorf("pull %s: %w", r, err)
 	}
 	return &p.snap, nil

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,6 +60,15 @@ type Options struct {
 	// StallTimeout aborts (and retries, resuming) a download that received
 	// no byte for this long (0 means 60s).
 	StallTimeout time.Duration
+	// ConnectTimeout bounds connecting to the Hub or CDN, TLS included
+	// (0 means 10s). It applies to the default HTTP client only.
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds the wait for an answer's headers once a request
+	// is sent (0 means 10s, or HF_HUB_ETAG_TIMEOUT seconds as in
+	// huggingface_hub). A Hub that accepts connections but never answers
+	// is given up on after three such waits, so a pull fails in about half
+	// a minute instead of hanging.
+	HeaderTimeout time.Duration
 }
 
 // truthy reports whether an environment value turns a boolean option on,
@@ -105,6 +116,14 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	}
 
 	o.Offline = truthy(getenv("HF_HUB_OFFLINE")) || truthy(getenv("TRANSFORMERS_OFFLINE"))
+
+	if v := strings.TrimSpace(getenv("HF_HUB_ETAG_TIMEOUT")); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 || secs > 3600 {
+			return o, fmt.Errorf("HF_HUB_ETAG_TIMEOUT=%q: want a number of seconds between 0 and 3600", v)
+		}
+		o.HeaderTimeout = time.Duration(secs * float64(time.Second))
+	}
 
 	o.Token = strings.TrimSpace(getenv("HF_TOKEN"))
 	if o.Token == "" {
@@ -159,6 +178,23 @@ func (o Options) stallTimeout() time.Duration {
 	return o.StallTimeout
 }
 
+func (o Options) connectTimeout() time.Duration {
+	if o.ConnectTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return o.ConnectTimeout
+}
+
+// headerTimeout is the wait for response headers, never longer than the
+// stall timeout (a request waiting for headers receives no byte either).
+func (o Options) headerTimeout() time.Duration {
+	d := o.HeaderTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	return min(d, o.stallTimeout())
+}
+
 func (o Options) endpoint() string {
 	if o.Endpoint == "" {
 		return DefaultEndpoint
@@ -168,9 +204,10 @@ func (o Options) endpoint() string {
 
 // defaultClient has connect and header timeouts only: a body may take long,
 // and StallTimeout watches it.
-func defaultClient() *http.Client {
+func (o Options) defaultClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSHandshakeTimeout = 15 * time.Second
-	tr.ResponseHeaderTimeout = 30 * time.Second
+	tr.DialContext = (&net.Dialer{Timeout: o.connectTimeout(), KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = o.connectTimeout()
+	tr.ResponseHeaderTimeout = o.headerTimeout()
 	return &http.Client{Transport: tr}
 }

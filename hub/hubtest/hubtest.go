@@ -64,6 +64,9 @@ type Fault struct {
 	CutAfter int64         // send the full Content-Length, then only this many bytes, then drop the connection
 	Corrupt  bool          // flip one byte of the body
 	Delay    time.Duration // wait before answering
+	// Hang accepts the request and never answers, until the client gives
+	// up (or the server closes): a Hub behind a broken proxy.
+	Hang bool
 }
 
 // Server is a running fake Hub and its CDN.
@@ -79,6 +82,7 @@ type Server struct {
 	faults   []*Fault
 	reqs     []Request
 	blobs    map[string]File // sha256 → file, for the CDN
+	closing  chan struct{}   // closed when the test ends, releasing hung requests
 }
 
 // New starts a fake Hub serving repos; it is closed when the test ends.
@@ -89,10 +93,12 @@ func New(t testing.TB, repos ...Repo) *Server {
 		repos:   map[string]*Repo{},
 		renames: map[string]string{},
 		blobs:   map[string]File{},
+		closing: make(chan struct{}),
 	}
 	s.hub = httptest.NewServer(http.HandlerFunc(s.serveHub))
 	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
 	t.Cleanup(func() {
+		close(s.closing) // before Close, which waits for handlers
 		s.hub.Close()
 		s.cdn.Close()
 	})
@@ -272,6 +278,13 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 // applyStatusFault answers a Status or Delay fault; it reports whether the
 // request is finished.
 func (s *Server) applyStatusFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	if f.Hang {
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return true
+	}
 	if f.Delay > 0 {
 		select {
 		case <-time.After(f.Delay):
