@@ -136,6 +136,8 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		MaxBatchInputs:  cfg.MaxBatchInputs,
 		RequestTimeout:  cfg.RequestTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		DrainDelay:      cfg.DrainDelay,
+		ReadTimeout:     cfg.ReadTimeout,
 		APIKey:          cfg.APIKey,
 		CORSOrigins:     cfg.CORSOrigins,
 		Notice:          notice,

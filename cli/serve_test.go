@@ -17,6 +17,7 @@ import (
 
 	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/config"
+	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/server"
 )
 
@@ -180,12 +181,16 @@ func TestServeWithModelReader(t *testing.T) {
 
 type fakeModel struct{}
 
-func (fakeModel) Answer(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
-	return api.AnswerResponse{Answers: []api.Span{{Answer: "c", Score: 0.9, End: 1, ByteEnd: 1}}, Windows: 1, ContextTokens: 1}, nil
+func (fakeModel) Read(ctx context.Context, req reader.Request) (reader.Response, error) {
+	res := make([]reader.Result, len(req.Inputs))
+	for i := range res {
+		res[i] = reader.Result{Answers: []reader.Answer{{Text: "c", Score: 0.9, End: 1, ByteEnd: 1}}, Windows: 1, PassageTokens: 1}
+	}
+	return reader.Response{Results: res}, nil
 }
 
-func (fakeModel) Describe() api.ModelInfo {
-	return api.ModelInfo{ID: "fake/model", Reader: api.ReaderModel}
+func (fakeModel) Describe() reader.Info {
+	return reader.Info{ID: "fake/model", Kind: reader.KindModel}
 }
 
 func TestServeReaderChoice(t *testing.T) {
@@ -220,7 +225,7 @@ func TestServeReaderChoice(t *testing.T) {
 					t.Errorf("err = %v, want one mentioning %q", err, tc.mention)
 				}
 			default:
-				if err != nil || r.Describe().Reader != tc.want || !strings.Contains(notice, tc.mention) {
+				if err != nil || r.Describe().Kind != tc.want || !strings.Contains(notice, tc.mention) {
 					t.Errorf("reader %v, notice %q, err %v", r, notice, err)
 				}
 			}

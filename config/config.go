@@ -54,6 +54,12 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may drain on exit.
 	ShutdownTimeout time.Duration
+	// DrainDelay keeps the port open for this long after shutdown begins,
+	// /readyz answering "draining", so load balancers stop sending work
+	// before connections are refused.
+	DrainDelay time.Duration
+	// ReadTimeout bounds reading one request, body included (408 beyond).
+	ReadTimeout time.Duration
 
 	// BatchTokens is the scheduler's budget per batch, in padded tokens.
 	BatchTokens int
@@ -88,6 +94,7 @@ func Default() Config {
 		MaxBatchInputs:    32,
 		RequestTimeout:    60 * time.Second,
 		ShutdownTimeout:   30 * time.Second,
+		ReadTimeout:       60 * time.Second,
 		BatchTokens:       8192,
 		BatchSize:         32,
 		BatchWait:         2 * time.Millisecond,
@@ -132,6 +139,10 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.RequestTimeout) }},
 		{"shutdown-timeout", "ASK_SHUTDOWN_TIMEOUT", "longest time in-flight requests may drain on shutdown",
 			func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
+		{"drain-delay", "ASK_DRAIN_DELAY", "how long the port stays open after shutdown begins, /readyz saying draining, even with nothing in flight (for load balancers)",
+			func(c *Config) flag.Value { return (*durationValue)(&c.DrainDelay) }},
+		{"read-timeout", "ASK_READ_TIMEOUT", "longest time to read one request, body included; a slower body gets 408",
+			func(c *Config) flag.Value { return (*durationValue)(&c.ReadTimeout) }},
 		{"batch-tokens", "ASK_BATCH_TOKENS", "token budget of one model batch (windows × longest window)",
 			func(c *Config) flag.Value { return (*intValue)(&c.BatchTokens) }},
 		{"batch-size", "ASK_BATCH_SIZE", "most windows in one model batch",
@@ -226,6 +237,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 {
 		bad("request-timeout must be positive, got %v", c.RequestTimeout)
+	}
+	if c.ReadTimeout <= 0 {
+		bad("read-timeout must be positive, got %v", c.ReadTimeout)
+	}
+	if c.DrainDelay < 0 || c.DrainDelay >= c.ShutdownTimeout {
+		bad("drain-delay must be ≥ 0 and shorter than shutdown-timeout (%v), got %v", c.ShutdownTimeout, c.DrainDelay)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout must be positive, got %v", c.ShutdownTimeout)

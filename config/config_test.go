@@ -93,6 +93,9 @@ func TestValidate(t *testing.T) {
 		{"--cors-origins", "example.com"},
 		{"--reader", "lexical", "--model", "x"},
 		{"--queue-size", "10", "--max-context-windows", "20"},
+		{"--read-timeout", "0s"},
+		{"--drain-delay", "-1s"},
+		{"--drain-delay", "30s", "--shutdown-timeout", "30s"},
 	} {
 		if _, err := load(t, nil, args...); err == nil {
 			t.Errorf("%q accepted", args)

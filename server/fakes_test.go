@@ -84,10 +84,14 @@ func (br *batchingReader) Read(ctx context.Context, req reader.Request) (reader.
 	return readEach(ctx, req, br.answer)
 }
 
-func (br *batchingReader) Describe() reader.Info { return reader.Info{ID: "batched", Kind: api.ReaderModel} }
+func (br *batchingReader) Describe() reader.Info {
+	return reader.Info{ID: "batched", Kind: api.ReaderModel}
+}
 
 func (b *blockingReader) Read(ctx context.Context, req reader.Request) (reader.Response, error) {
 	return readEach(ctx, req, b.answer)
 }
 
-func (b *blockingReader) Describe() reader.Info { return reader.Info{ID: "blocking", Kind: api.ReaderModel} }
+func (b *blockingReader) Describe() reader.Info {
+	return reader.Info{ID: "blocking", Kind: api.ReaderModel}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -159,6 +160,13 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(openAPIJSON)
 }
 
+// handleFavicon answers browsers' automatic /favicon.ico with No Content:
+// the page has no icon, and a 404 in every browser console looks broken.
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -181,6 +189,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// net/http's ReadTimeout: the body trickled in too slowly. (The
+			// failed read has cancelled the request's context too, so this
+			// comes before the check for a client that went away.)
+			w.Header().Set("Connection", "close")
+			return nil, api.Errorf(http.StatusRequestTimeout, codeRequestTimeout,
+				"the request body did not arrive within %v (ASK_READ_TIMEOUT); send it faster or raise the limit", s.opts.ReadTimeout)
 		}
 		if ctxErr := r.Context().Err(); ctxErr != nil {
 			return nil, fmt.Errorf("read body: %w", ctxErr)
@@ -238,6 +254,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, sched.ErrClosed):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, r, api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the server is shutting down"))
+	case errors.Is(context.Cause(ctx), errCut):
+		// Shutdown ran out of time: say so, rather than drop the
+		// connection, and log it as the server's doing.
+		s.log.Warn("request cut by shutdown", "request_id", id, "path", r.URL.Path)
+		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Connection", "close")
+		writeError(w, r, api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable,
+			"the server shut down before this request finished (its drain timeout, ASK_SHUTDOWN_TIMEOUT, ran out); retry"))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		writeError(w, r, api.Errorf(http.StatusGatewayTimeout, api.CodeTimeout,
 			"the request took longer than %v (ASK_REQUEST_TIMEOUT)", s.opts.RequestTimeout))

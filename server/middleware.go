@@ -45,6 +45,7 @@ func (s *Server) newRouter() *router {
 		rt.routes[path] = &route{path: path, methods: methods, public: public, quiet: quiet}
 	}
 	add("/", false, false, map[string]http.HandlerFunc{http.MethodGet: s.handlePage})
+	add("/favicon.ico", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleFavicon})
 	add("/api/ask", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleAsk})
 	add("/v1/answer", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleAnswer})
 	add("/v1/models", false, false, map[string]http.HandlerFunc{http.MethodGet: s.handleModels})
@@ -179,8 +180,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		routeLabel, ro := s.routes.label(r.URL.Path)
 		s.metrics.inFlight.Inc()
+		work := ro == nil || !ro.quiet // probes and scrapes do not hold up a drain
+		if work {
+			s.active.Add(1)
+		}
 
 		defer func() {
+			if work {
+				s.active.Add(-1)
+			}
 			s.metrics.inFlight.Dec()
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -220,8 +228,33 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.String("remote", r.RemoteAddr),
 			)
 		}()
+		if n := headerBytes(r); n > s.opts.MaxHeaderBytes {
+			rec.Header().Set("Connection", "close")
+			writeError(rec, r, api.Errorf(http.StatusRequestHeaderFieldsTooLarge, codeHeadersTooLarge,
+				"the request line and headers are %d bytes; this server accepts at most %d (shorten the URL or the headers)", n, s.opts.MaxHeaderBytes))
+			return
+		}
+		if work && s.draining.Load() {
+			rec.Header().Set("Connection", "close")
+			rec.Header().Set("Retry-After", "5")
+			writeError(rec, r, api.Errorf(http.StatusServiceUnavailable, codeDraining,
+				"the server is shutting down and takes no new requests; retry (another instance, or this one after its restart)"))
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// headerBytes is the size of the request line and headers as net/http
+// counts them against MaxHeaderBytes (near enough: separators included).
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // auth requires "Authorization: Bearer <key>" when an API key is set.

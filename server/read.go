@@ -16,6 +16,13 @@ import (
 // for the context in a window.
 const codeQuestionTooLong = "question_too_long"
 
+// Codes of errors the api package has no constant for.
+const (
+	codeRequestTimeout  = "request_timeout"
+	codeHeadersTooLarge = "headers_too_large"
+	codeDraining        = "draining"
+)
+
 // modelInfo is the API's view of a reader's Info.
 func modelInfo(in reader.Info) api.ModelInfo {
 	return api.ModelInfo{ID: in.ID, Reader: in.Kind, Revision: in.Revision, ModelType: in.ModelType,

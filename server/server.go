@@ -44,10 +44,20 @@ type Options struct {
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds the drain in Serve (default 30s).
 	ShutdownTimeout time.Duration
+	// DrainDelay keeps the listener open for this long after shutdown
+	// begins, even with nothing in flight, so that a load balancer polling
+	// /readyz sees "draining" and stops sending work before the port closes
+	// (default 0).
+	DrainDelay time.Duration
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout set the http.Server's
 	// (defaults 10s, 60s, 120s); WriteTimeout is RequestTimeout + 15s so a
-	// timed-out request can still be told so.
+	// timed-out request can still be told so. A body still arriving after
+	// ReadTimeout gets 408.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers (default 64 KiB);
+	// beyond it the answer is a JSON 431. (Past 1 MiB, net/http itself
+	// answers a plain-text 431 before any handler runs.)
+	MaxHeaderBytes int
 
 	// APIKey turns on Bearer auth for every route but /healthz, /readyz
 	// and the web page's HTML (which holds no data; its calls need the key).
@@ -100,6 +110,9 @@ func (o *Options) setDefaults() {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 120 * time.Second
 	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
 }
 
 // Server serves the ask HTTP API.
@@ -113,7 +126,24 @@ type Server struct {
 	handler  http.Handler
 	pageCSP  string
 	draining atomic.Bool
+	// active counts the requests in flight that do work (probes and
+	// scrapes aside): the drain waits for it to reach zero.
+	active atomic.Int64
 }
+
+// errCut is the cause of the contexts of requests still running when the
+// drain ran out of time: they are answered 503, and logged as cut by the
+// server rather than as clients that went away.
+var errCut = errors.New("server: the drain timed out (ASK_SHUTDOWN_TIMEOUT)")
+
+// netHeaderLimit is what net/http is told: far above MaxHeaderBytes, so that
+// the server's own check, which answers in JSON, sees oversized headers first.
+const netHeaderLimit = 1 << 20
+
+// cutGrace is how long requests cut at the end of the drain have to write
+// their 503 before the connections close: the forward pass stops within one
+// layer once its context ends.
+const cutGrace = 2 * time.Second
 
 // New builds a server; it does not listen until Serve.
 func New(opts Options) (*Server, error) {
@@ -147,21 +177,23 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Serve serves HTTP on ln until ctx is done, then shuts down gracefully:
-// the listener closes at once, /readyz reports draining, and requests in
-// flight have ShutdownTimeout to finish before their contexts are cancelled.
-// It returns nil after a clean drain.
+// /readyz reports draining and requests that arrive get 503 while the
+// listener stays open, which it does until nothing is in flight (and at
+// least DrainDelay); then it closes, and requests still in flight have what
+// is left of ShutdownTimeout to finish. Those that do not are cancelled and
+// answered 503. It returns nil after a clean drain.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Request contexts derive from hard, not from ctx: cancelling ctx must
 	// start the drain, not abort the requests being drained.
-	hard, cancelHard := context.WithCancel(context.Background())
-	defer cancelHard()
+	hard, cancelHard := context.WithCancelCause(context.Background())
+	defer cancelHard(nil)
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
 		WriteTimeout:      s.opts.RequestTimeout + 15*time.Second,
 		IdleTimeout:       s.opts.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    netHeaderLimit,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return hard },
 	}
@@ -173,20 +205,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	start := time.Now()
 	s.draining.Store(true)
-	s.log.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	s.log.Info("shutting down: draining in-flight requests (a second SIGINT or SIGTERM exits at once)",
+		"in_flight", s.active.Load(), "timeout", s.opts.ShutdownTimeout)
+	sctx, cancel := context.WithDeadline(context.Background(), start.Add(s.opts.ShutdownTimeout))
 	defer cancel()
+	// With the listener still open, probes see "draining" and new work gets
+	// a 503 saying so, instead of a refused connection.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for (s.active.Load() > 0 || time.Since(start) < s.opts.DrainDelay) && sctx.Err() == nil {
+		<-tick.C
+	}
 	err := hs.Shutdown(sctx)
 	if err != nil {
-		// The drain ran out of time: cancel what is left and cut connections.
-		cancelHard()
+		// The drain ran out of time: cancel what is left, give it a moment
+		// to answer 503, then cut the connections.
+		n := s.active.Load()
+		cancelHard(errCut)
+		for end := time.Now().Add(cutGrace); s.active.Load() > 0 && time.Now().Before(end); {
+			<-tick.C
+		}
 		_ = hs.Close()
+		s.log.Warn("shutdown: the drain timed out; requests still in flight were cut", "cut", n, "timeout", s.opts.ShutdownTimeout)
 		err = fmt.Errorf("server: shutdown: %w", err)
 	}
 	<-served // Serve has returned http.ErrServerClosed
 	if err == nil {
-		s.log.Info("shutdown complete")
+		s.log.Info("shutdown complete", "drain_ms", time.Since(start).Milliseconds())
 	}
 	return err
 }

@@ -505,7 +505,6 @@ func (br *batchingReader) answer(ctx context.Context, req api.AnswerRequest) (ap
 	return api.AnswerResponse{Answers: []api.Span{{Answer: words[0], Score: 1, End: len(words[0])}}, Windows: len(words), ContextTokens: len(words)}, nil
 }
 
-
 func TestMetrics(t *testing.T) {
 	m := NewMetrics()
 	b, err := sched.New(func(context.Context, []int) error { return nil },
@@ -578,6 +577,9 @@ func TestOpenAPI(t *testing.T) {
 	}
 	for path, item := range paths {
 		for m := range item.(map[string]any) {
+			if m == "parameters" || m == "summary" || m == "description" {
+				continue // a path item's shared fields, not methods
+			}
 			found := false
 			for _, rm := range routes[path] {
 				if strings.ToLower(rm) == m {
@@ -678,7 +680,6 @@ func (b *blockingReader) answer(ctx context.Context, req api.AnswerRequest) (api
 	}
 }
 
-
 // serveReal runs Serve on a real loopback listener. wait returns Serve's
 // result; it may be called any number of times.
 func serveReal(t *testing.T, opts Options) (url string, s *Server, stop context.CancelFunc, wait func() error) {
@@ -709,35 +710,43 @@ func serveReal(t *testing.T, opts Options) (url string, s *Server, stop context.
 	return "http://" + ln.Addr().String(), s, cancel, wait
 }
 
-// Shutdown lets the request in flight finish and answers it, refuses new
-// connections, and Serve returns nil.
-func TestGracefulShutdown(t *testing.T) {
-	br := newBlockingReader()
-	url, s, stop, wait := serveReal(t, Options{Reader: br, ShutdownTimeout: 10 * time.Second})
-	served := make(chan error, 1)
-	go func() { served <- wait() }()
+// post sends body to url in the background and delivers the reply.
+func post(url, body string) <-chan reply {
 	result := make(chan reply, 1)
 	go func() {
-		resp, err := http.Post(url+"/api/ask", "application/json", strings.NewReader(`{"question":"q","context":"c"}`))
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
 		if err != nil {
 			result <- reply{status: -1, body: []byte(err.Error())}
 			return
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		result <- reply{status: resp.StatusCode, body: b}
+		result <- reply{status: resp.StatusCode, body: b, header: resp.Header}
 	}()
+	return result
+}
+
+// Shutdown lets the request in flight finish and answers it. While it
+// runs the listener stays open: /readyz says draining and new work gets a
+// 503 that says why. Then the listener closes, and Serve returns nil.
+func TestGracefulShutdown(t *testing.T) {
+	br := newBlockingReader()
+	url, s, stop, wait := serveReal(t, Options{Reader: br, ShutdownTimeout: 10 * time.Second})
+	served := make(chan error, 1)
+	go func() { served <- wait() }()
+	result := post(url+"/api/ask", `{"question":"q","context":"c"}`)
 	<-br.entered
 	stop()
 	waitUntil(t, "draining", s.draining.Load)
-	// The listener is closed: a new connection is refused.
-	waitUntil(t, "listener closed", func() bool {
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	rd := do(t, "GET", url+"/readyz", "")
+	var ready api.Readiness
+	if err := json.Unmarshal(rd.body, &ready); err != nil || rd.status != 503 || ready.Status != "draining" {
+		t.Errorf("/readyz while draining: %d %s", rd.status, rd.body)
+	}
+	late := do(t, "POST", url+"/api/ask", `{"question":"q","context":"c"}`)
+	if e := errorOf(t, late); late.status != 503 || e.Code != codeDraining || late.header.Get("Retry-After") == "" {
+		t.Errorf("new request while draining: %d %s", late.status, late.body)
+	}
 	select {
 	case err := <-served:
 		t.Fatalf("Serve returned (%v) with a request in flight", err)
@@ -751,18 +760,34 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve = %v after a clean drain", err)
 	}
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Error("the listener is still open after Serve returned")
+	}
 }
 
-// A drain that outlasts ShutdownTimeout cancels the requests left.
+// DrainDelay holds the listener open (and /readyz at draining) even with
+// nothing in flight.
+func TestDrainDelay(t *testing.T) {
+	url, s, stop, wait := serveReal(t, Options{Reader: echoReader(), DrainDelay: 300 * time.Millisecond})
+	stop()
+	waitUntil(t, "draining", s.draining.Load)
+	if rd := do(t, "GET", url+"/readyz", ""); rd.status != 503 || !bytes.Contains(rd.body, []byte("draining")) {
+		t.Errorf("/readyz during the drain delay: %d %s", rd.status, rd.body)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A drain that outlasts ShutdownTimeout cancels the requests left, which
+// are answered 503 (not a bare EOF) and logged as cut by the server.
 func TestShutdownTimeoutCancelsRequests(t *testing.T) {
 	br := newBlockingReader()
-	url, _, stop, wait := serveReal(t, Options{Reader: br, ShutdownTimeout: 100 * time.Millisecond})
-	go func() {
-		resp, err := http.Post(url+"/api/ask", "application/json", strings.NewReader(`{"question":"q","context":"c"}`))
-		if err == nil {
-			resp.Body.Close()
-		}
-	}()
+	logs := &syncBuffer{}
+	url, _, stop, wait := serveReal(t, Options{Reader: br, ShutdownTimeout: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	result := post(url+"/api/ask", `{"question":"q","context":"c"}`)
 	<-br.entered
 	stop()
 	if err := wait(); !errors.Is(err, context.DeadlineExceeded) {
@@ -775,6 +800,16 @@ func TestShutdownTimeoutCancelsRequests(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the request's context was not cancelled")
+	}
+	r := <-result
+	var body api.ErrorBody
+	if err := json.Unmarshal(r.body, &body); err != nil || r.status != 503 || body.Error == nil ||
+		body.Error.Code != api.CodeUnavailable || !strings.Contains(body.Error.Message, "ASK_SHUTDOWN_TIMEOUT") {
+		t.Errorf("cut request: %d %s", r.status, r.body)
+	}
+	l := logs.String()
+	if !strings.Contains(l, "request cut by shutdown") || strings.Contains(l, "client closed request") || !strings.Contains(l, "status=503") {
+		t.Errorf("logs:\n%s", l)
 	}
 }
 
