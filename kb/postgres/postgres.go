@@ -161,7 +161,7 @@ func redact(err error, url string) string {
 func (s *Store) setUp(ctx context.Context, user, database string) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return connectError(err, user, database)
+		return connectError(ctx, err, user, database)
 	}
 	var serverNum int
 	var serverVersion string
@@ -172,7 +172,7 @@ func (s *Store) setUp(ctx context.Context, user, database string) error {
 		Scan(&serverNum, &serverVersion, &installed, &available)
 	if err != nil {
 		conn.Release()
-		return fmt.Errorf("read the server version: %w", classify(err))
+		return fmt.Errorf("read the server version: %w", classify(ctx, err))
 	}
 	if err := checkServer(serverNum, serverVersion); err != nil {
 		conn.Release()
@@ -187,11 +187,11 @@ func (s *Store) setUp(ctx context.Context, user, database string) error {
 		// extension); try, in case we are one.
 		if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
 			conn.Release()
-			return fmt.Errorf("the vector extension is not enabled in database %q and user %q cannot enable it (%v): run CREATE EXTENSION vector; in that database as a superuser (on a managed PostgreSQL, as its admin user), then start ask again", database, user, classify(err))
+			return fmt.Errorf("the vector extension is not enabled in database %q and user %q cannot enable it (%v): run CREATE EXTENSION vector; in that database as a superuser (on a managed PostgreSQL, as its admin user), then start ask again", database, user, classify(ctx, err))
 		}
 		if err := conn.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'").Scan(&installed); err != nil {
 			conn.Release()
-			return fmt.Errorf("read the vector extension's version: %w", classify(err))
+			return fmt.Errorf("read the vector extension's version: %w", classify(ctx, err))
 		}
 	}
 	conn.Release()
@@ -241,7 +241,7 @@ func versionLess(a, b string) bool {
 }
 
 // connectError explains a failure to connect.
-func connectError(err error, user, database string) error {
+func connectError(ctx context.Context, err error, user, database string) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		switch pg.Code {
@@ -253,7 +253,7 @@ func connectError(err error, user, database string) error {
 			return fmt.Errorf("database %q does not exist: create it (createdb %s, or CREATE DATABASE) or fix the URL: %w", database, database, err)
 		}
 	}
-	return fmt.Errorf("connect: %w (is the server running and the URL's host and port right?)", classify(err))
+	return fmt.Errorf("connect: %w (is the server running and the URL's host and port right?)", classify(ctx, err))
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -274,34 +274,39 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if err := checkNotNewer(ctx, db, p); err != nil {
+	current, err := schemaVersion(ctx, db, p)
+	if err != nil {
 		return err
 	}
+	srcs := p.ListSources()
+	switch known := srcs[len(srcs)-1].Version; {
+	case current > known:
+		return fmt.Errorf("the database has schema version %d, this ask knows up to %d: use a newer ask", current, known)
+	case current == known:
+		// Up to date: replicas restarting need not queue for the lock.
+		return nil
+	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate the schema: %w", classify(err))
+		return fmt.Errorf("migrate the schema: %w", classify(ctx, err))
 	}
 	return nil
 }
 
-// checkNotNewer refuses a database migrated by a newer ask, whose schema
-// this one does not know.
-func checkNotNewer(ctx context.Context, db *sql.DB, p *goose.Provider) error {
+// schemaVersion reads the schema's version without the migration lock (0
+// for an empty database).
+func schemaVersion(ctx context.Context, db *sql.DB, p *goose.Provider) (int64, error) {
 	var exists bool
 	if err := db.QueryRowContext(ctx, "SELECT to_regclass('kb_schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
-		return fmt.Errorf("read the schema version: %w", classify(err))
+		return 0, fmt.Errorf("read the schema version: %w", classify(ctx, err))
 	}
 	if !exists {
-		return nil
+		return 0, nil
 	}
-	have, err := p.GetDBVersion(ctx)
+	v, _, err := p.GetVersions(ctx)
 	if err != nil {
-		return fmt.Errorf("read the schema version: %w", classify(err))
+		return 0, fmt.Errorf("read the schema version: %w", classify(ctx, err))
 	}
-	srcs := p.ListSources()
-	if known := srcs[len(srcs)-1].Version; have > known {
-		return fmt.Errorf("the database has schema version %d, this ask knows up to %d: use a newer ask", have, known)
-	}
-	return nil
+	return v, nil
 }
 
 // Close closes the pool's connections.
@@ -315,9 +320,10 @@ func (s *Store) Close() error {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // classify wraps errors that mean the server is out of reach in
-// kb.ErrUnavailable, keeping the original in the chain.
-func classify(err error) error {
-	if err == nil || errors.Is(err, kb.ErrUnavailable) {
+// kb.ErrUnavailable, keeping the original in the chain. When ctx is done
+// the caller gave up (or ran out of time): its error stays as it is.
+func classify(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, kb.ErrUnavailable) || ctx.Err() != nil {
 		return err
 	}
 	if unavailable(err) {
@@ -351,7 +357,7 @@ func retry(ctx context.Context, f func() error) error {
 	if err != nil && ctx.Err() == nil && unavailable(err) {
 		err = f()
 	}
-	return classify(err)
+	return classify(ctx, err)
 }
 
 // read runs f in a read-only REPEATABLE READ transaction: every query of f
@@ -366,7 +372,7 @@ func (s *Store) read(ctx context.Context, f func(pgx.Tx) error) error {
 // nil. It is not retried: a connection lost during COMMIT leaves the
 // outcome unknown, and the caller is told so by kb.ErrUnavailable.
 func (s *Store) write(ctx context.Context, f func(pgx.Tx) error) error {
-	return classify(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, f))
+	return classify(ctx, pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, f))
 }
 
 type collRow struct {

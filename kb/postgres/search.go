@@ -158,15 +158,27 @@ func lexical(ctx context.Context, tx pgx.Tx, col collRow, q kb.Query) ([]kb.Hit,
 	}
 	cond, fargs := filterSQL(q.Filter, 4)
 	// Each term becomes a tsquery (stemmed, stop words dropped: those give
-	// an empty one), written out and joined with | into the query; the
-	// text form of a tsquery quotes its lexemes, so this is not injection.
-	rows, err := tx.Query(ctx, `WITH query AS (
-			SELECT string_agg('(' || t.q::text || ')', ' | ')::tsquery AS q
-			FROM (SELECT phraseto_tsquery('english', w) AS q FROM unnest($1::text[]) w) t
-			WHERE numnode(t.q) > 0)
-		SELECT `+hitColumns+`, ts_rank(c.lexemes, query.q, 1)::float8 AS score
-		FROM query, kb_chunks c JOIN kb_documents d ON d.collection = c.collection AND d.id = c.doc
-		WHERE c.collection = $2 AND c.lexemes @@ query.q`+cond+`
+	// an empty one); the text form of a tsquery quotes its lexemes, so
+	// joining them with | is not injection. A chunk's score is the sum over
+	// the terms it matches of idf(term) · ts_rank(chunk, term): ts_rank has
+	// no document frequency of its own, and without it a chunk matching
+	// only common words outranks one matching the rare word a question is
+	// about. idf is BM25's, ln(1 + (N - df + 0.5) / (df + 0.5)), over the
+	// collection's chunks (the df counts come from the GIN index).
+	rows, err := tx.Query(ctx, `WITH terms AS MATERIALIZED (
+			SELECT t.q FROM (SELECT phraseto_tsquery('english', w) AS q FROM unnest($1::text[]) w) t
+			WHERE numnode(t.q) > 0),
+		total AS (SELECT count(*)::float8 AS n FROM kb_chunks WHERE collection = $2),
+		dfs AS MATERIALIZED (
+			SELECT terms.q, (SELECT count(*) FROM kb_chunks c WHERE c.collection = $2 AND c.lexemes @@ terms.q)::float8 AS df FROM terms),
+		-- MATERIALIZED: computed once, not once per candidate chunk.
+		weights AS MATERIALIZED (
+			SELECT dfs.q, ln(1 + (total.n - dfs.df + 0.5) / (dfs.df + 0.5)) AS idf FROM total, dfs),
+		query AS (SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS q FROM terms)
+		SELECT `+hitColumns+`,
+			(SELECT sum(w.idf * ts_rank(c.lexemes, w.q, 1)) FROM weights w WHERE c.lexemes @@ w.q)::float8 AS score
+		FROM kb_chunks c JOIN kb_documents d ON d.collection = c.collection AND d.id = c.doc
+		WHERE c.collection = $2 AND c.lexemes @@ (SELECT q FROM query)`+cond+`
 		ORDER BY score DESC, c.id LIMIT $3`, append([]any{terms, col.id, q.K}, fargs...)...)
 	if err != nil {
 		return nil, err
