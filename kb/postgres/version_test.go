@@ -65,7 +65,7 @@ func TestQueryTerms(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	u := "postgres://user:s3cret@host/db"
-	if got := redact(errString("bad url " + u), u); strings.Contains(got, "s3cret") {
+	if got := redact(errString("bad url "+u), u); strings.Contains(got, "s3cret") {
 		t.Errorf("redact kept the password: %q", got)
 	}
 }
