@@ -76,13 +76,14 @@ type Options struct {
 	// MaxBatchSize caps the items per batch (default 32).
 	MaxBatchSize int
 	// MaxShareTokens bounds the tokens one Do call puts into a single batch
-	// (default MaxBatchTokens/4; at least one job always goes in). A
-	// request of many windows is then computed over several smaller
-	// batches, and the windows of a request arriving meanwhile join the
-	// next one instead of waiting behind all of them: a short question
-	// waits about one small batch, not one whole long request. Forward
-	// passes on a CPU gain little from batches past a few windows, so the
-	// long request loses little.
+	// (default MaxBatchTokens/16: one 384-token window of the default
+	// budget; at least one job always goes in). A request of many windows
+	// is then computed over several small batches, and the windows of a
+	// request arriving meanwhile join the next one instead of waiting
+	// behind all of them: a short question waits about one window's
+	// forward pass, not one whole long request. On a CPU a 384-token
+	// window already fills the GEMMs, so the long request loses nothing
+	// measurable (BENCHMARKS.md, "Fairness and soak").
 	MaxShareTokens int
 	// MaxWait is how long an idle worker waits for a batch to fill before
 	// computing what is there. 0 computes at once.
@@ -171,7 +172,7 @@ func New[T any](compute ComputeFunc[T], opts Options) (*Batcher[T], error) {
 		return nil, errors.New("sched: MaxBatchSize, MaxShareTokens, QueueSize, Workers and MaxWait must not be negative")
 	}
 	if opts.MaxShareTokens == 0 {
-		opts.MaxShareTokens = max(1, opts.MaxBatchTokens/4)
+		opts.MaxShareTokens = max(1, opts.MaxBatchTokens/16)
 	}
 	if opts.MaxBatchSize == 0 {
 		opts.MaxBatchSize = 32
