@@ -475,13 +475,19 @@ func (b *Batcher[T]) dispatch() {
 	}
 }
 
+// maxPadding bounds a batch's padded cost (size × longest) to this many
+// times the tokens it holds: past it, mixing lengths costs more compute than
+// it saves in passes.
+const maxPadding = 2
+
 // pick chooses the items of the next batch, as indices into queue (which
 // holds items in arrival order), and reports whether that batch is full:
 // the next candidate would break the budget or the size cap. It takes items
 // round-robin across the Do calls waiting, oldest call first, and at most
 // MaxShareTokens from any one call, so every waiting request gets a place
 // in every batch while there is room, and a long request cannot starve a
-// short one; within a call, items keep their order.
+// short one; within a call, items keep their order. An item that would
+// make the batch mostly padding waits for the next one.
 func (b *Batcher[T]) pick(queue []*item[T]) (picked []int, full bool) {
 	type share struct {
 		items  []int
@@ -499,7 +505,7 @@ func (b *Batcher[T]) pick(queue []*item[T]) (picked []int, full bool) {
 		}
 		sh.items = append(sh.items, i)
 	}
-	longest := 0
+	longest, tokens := 0, 0
 	for round := 0; ; round++ {
 		offered := false
 		for _, sh := range calls {
@@ -522,7 +528,16 @@ func (b *Batcher[T]) pick(queue []*item[T]) (picked []int, full bool) {
 				}
 				return picked, true
 			}
+			if len(picked) > 0 && (len(picked)+1)*l > maxPadding*(tokens+it.job.Tokens) {
+				// Mostly padding: short windows beside a long one would
+				// each cost the long one's length. This call waits for
+				// the next batch (where, being older than new arrivals,
+				// it comes first).
+				sh.capped = true
+				continue
+			}
 			longest = l
+			tokens += it.job.Tokens
 			sh.tokens += it.job.Tokens
 			picked = append(picked, sh.items[round])
 		}

@@ -568,3 +568,32 @@ func TestShareCap(t *testing.T) {
 		t.Errorf("batches %v, want [[0] [1 2]]", got)
 	}
 }
+
+// Short items do not ride along with a long one when the batch would be
+// mostly padding: they wait for the next batch, where they come first.
+func TestPaddingBound(t *testing.T) {
+	checkGoroutines(t)
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 64)}
+	var depth atomic.Int64
+	b := newBatcher(t, rec.compute, Options{MaxBatchTokens: 8192, MaxShareTokens: 512,
+		Hooks: Hooks{QueueDepth: func(d int) { depth.Store(int64(d)) }}})
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = b.Do(context.Background(), Job[int]{Tokens: 1, Payload: 0}) })
+	<-rec.entered // the worker is busy: what follows queues up in order
+	for i, tokens := range []int{384, 40, 40, 40} {
+		wg.Go(func() { _ = b.Do(context.Background(), Job[int]{Tokens: tokens, Payload: i + 1}) })
+		waitFor(t, "queued in order", func() bool { return depth.Load() == int64(i+1) })
+	}
+	close(rec.gate)
+	wg.Wait()
+	got := rec.snapshot()
+	want := [][]int{{0}, {1, 2}, {3, 4}}
+	if len(got) != len(want) {
+		t.Fatalf("batches %v, want %v", got, want)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("batches %v, want %v (384+40 is 1.8× padding; a third would be 2.5×)", got, want)
+		}
+	}
+}
