@@ -75,7 +75,8 @@ func Load(path string, opts ...Option) (*Tokenizer, error) {
 }
 
 // LoadDir loads the tokenizer of a model folder the way transformers' fast
-// tokenizers do: tokenizer.json when present (else vocab.txt, else
+// tokenizers do: tokenizer.json when present (else a SentencePiece
+// spiece.model/spm.model/sentencepiece.bpe.model, else vocab.txt, else
 // vocab.json + merges.txt), then the class-specific overrides read from
 // tokenizer_config.json, special_tokens_map.json and config.json.
 func LoadDir(dir string, opts ...Option) (*Tokenizer, error) {
@@ -115,6 +116,11 @@ func LoadDir(dir string, opts ...Option) (*Tokenizer, error) {
 		if t, err = parseTokenizerJSON(data); err != nil {
 			return nil, fmt.Errorf("load %s: %w", tj, err)
 		}
+	case findSPModel(dir, class) != "":
+		var err error
+		if t, err = loadSentencePiece(findSPModel(dir, class), cfg, class); err != nil {
+			return nil, fmt.Errorf("load %s: %w", dir, err)
+		}
 	case exists(filepath.Join(dir, "vocab.txt")):
 		var err error
 		if t, err = loadBertVocab(filepath.Join(dir, "vocab.txt"), cfg); err != nil {
@@ -129,7 +135,7 @@ func LoadDir(dir string, opts ...Option) (*Tokenizer, error) {
 			return nil, fmt.Errorf("load %s: %w", dir, err)
 		}
 	default:
-		return nil, fmt.Errorf("load %s: no tokenizer.json, vocab.txt or vocab.json+merges.txt", dir)
+		return nil, fmt.Errorf("load %s: no tokenizer.json, SentencePiece .model, vocab.txt or vocab.json+merges.txt", dir)
 	}
 	if err := t.applyConfig(cfg, class); err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
@@ -179,6 +185,8 @@ func tokenizerClass(cfg map[string]any, modelType string) string {
 		return "XLMRobertaTokenizerFast"
 	case "albert":
 		return "AlbertTokenizerFast"
+	case "xlnet":
+		return "XLNetTokenizerFast"
 	case "deberta-v2":
 		return "DebertaV2TokenizerFast"
 	case "t5":

@@ -179,6 +179,7 @@ func compose(n *normStr, compat bool) {
 		} else {
 			changed = true
 			cr := []rune(c)
+			start := len(out)
 			for k, r := range cr {
 				ch := int32(0)
 				if k >= j-i {
@@ -186,8 +187,11 @@ func compose(n *normStr, compat bool) {
 				}
 				out = append(out, rc{r, ch})
 			}
+			// The composed starter absorbed the marks that are gone; the
+			// marks left over keep their own places, as in the reference's
+			// recomposition (a+U+0323+U+0301 → U+1EA1 [a, U+0323], U+0301).
 			if d := (j - i) - len(cr); d > 0 {
-				out[len(out)-1].ch = -int32(d)
+				out[start].ch = -int32(d)
 			}
 		}
 		i = j
