@@ -144,3 +144,25 @@ func TestBase(t *testing.T) {
 	}
 	check(t, dir, 0)
 }
+
+// BenchmarkBase times one 1×384 forward pass of the base-size checkpoint
+// (ASK_DEBERTA_BASE, see TestBase).
+func BenchmarkBase(b *testing.B) {
+	dir := os.Getenv("ASK_DEBERTA_BASE")
+	if dir == "" {
+		b.Skip("ASK_DEBERTA_BASE not set")
+	}
+	enc := load(b, dir, 0)
+	defer enc.Close()
+	const L = 384
+	in := model.Batch{Size: 1, SeqLen: L, InputIDs: make([]int32, L)}
+	for i := range in.InputIDs {
+		in.InputIDs[i] = int32(4 + i%900)
+	}
+	var out model.Output
+	for b.Loop() {
+		if err := enc.Forward(context.Background(), &in, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
