@@ -33,7 +33,9 @@ func (s scriptedReader) Read(ctx context.Context, req reader.Request) (reader.Re
 	return out, nil
 }
 
-func (scriptedReader) Describe() reader.Info { return reader.Info{ID: "scripted/model", Kind: reader.KindModel} }
+func (scriptedReader) Describe() reader.Info {
+	return reader.Info{ID: "scripted/model", Kind: reader.KindModel}
+}
 
 // The reader's queue time reaches the response and Server-Timing.
 func TestQueueTimeReported(t *testing.T) {
