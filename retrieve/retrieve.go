@@ -24,11 +24,12 @@ type Request struct {
 }
 
 // Passage is a retrieved chunk with its document's title and source.
+// Hit.Score orders the passages: the fused RRF score in hybrid mode, else
+// the single retriever's score.
 type Passage struct {
 	kb.Hit
 	Collection string
-	// Score orders the passages: the fused RRF score in hybrid mode, else
-	// the single retriever's score. Hit.Score holds the same.
+	// Scores holds what each retriever made of the passage.
 	Scores Scores
 }
 

@@ -37,18 +37,39 @@ func indexText(s string) string {
 // maxQueryTerms bounds the OR query a long question turns into.
 const maxQueryTerms = 64
 
+// stopwords are English function words left out of queries: they match
+// most chunks, so BM25 gives them almost no weight, but ranking every chunk
+// they match is most of a search's time (a question's "the", "of", "what"
+// match all of a 100k-chunk corpus).
+var stopwords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an and are as at be been but by did do does for from had has have
+		how i if in into is it its of on or that the their there these they this to was were what when
+		where which who whom whose why will with`) {
+		stopwords[w] = true
+	}
+}
+
 // ftsQuery turns free text into an FTS5 query matching any of its words (a
 // question rarely has all its words in the answer): each word a quoted
-// string, each CJK run its overlapping character pairs as phrases. It
-// returns "" when the text has no word.
+// string, each CJK run its overlapping character pairs as phrases. English
+// stopwords are dropped unless nothing else is left. It returns "" when the
+// text has no word.
 func ftsQuery(text string) string {
-	var terms []string
+	var terms, stops []string
 	seen := map[string]bool{}
 	add := func(t string) {
-		if t != "" && !seen[t] && len(terms) < maxQueryTerms {
-			seen[t] = true
-			terms = append(terms, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
+		if t == "" || seen[t] || len(terms) >= maxQueryTerms {
+			return
 		}
+		seen[t] = true
+		q := `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+		if stopwords[t] {
+			stops = append(stops, q)
+			return
+		}
+		terms = append(terms, q)
 	}
 	var word []rune
 	var cjk []rune
@@ -77,6 +98,9 @@ func ftsQuery(text string) string {
 	}
 	flushWord()
 	flushCJK()
+	if len(terms) == 0 {
+		terms = stops
+	}
 	return strings.Join(terms, " OR ")
 }
 
@@ -166,12 +190,23 @@ func (s *Store) lexical(ctx context.Context, c *sql.Conn, col collRow, q kb.Quer
 	}
 	t := ftsTable(col.id)
 	cond, fargs := filterSQL(q.Filter)
-	args := append([]any{match, col.id}, fargs...)
-	args = append(args, q.K)
-	rows, err := c.QueryContext(ctx, `SELECT c.id, c.doc, c.seq, c.start, c.end, c.tokens, c.text, d.title, d.source, -bm25(`+t+`)
-		FROM `+t+` f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.collection = c.collection AND d.id = c.doc
-		WHERE `+t+` MATCH ? AND c.collection = ?`+cond+`
-		ORDER BY bm25(`+t+`) LIMIT ?`, args...)
+	var rows *sql.Rows
+	var err error
+	if cond == "" {
+		// Rank in the FTS table alone and join only the top K: joining
+		// every match before sorting is most of the time on large corpora.
+		rows, err = c.QueryContext(ctx, `SELECT c.id, c.doc, c.seq, c.start, c.end, c.tokens, c.text, d.title, d.source, -top.rank
+			FROM (SELECT rowid, rank FROM `+t+` WHERE `+t+` MATCH ? ORDER BY rank LIMIT ?) top
+			JOIN chunks c ON c.id = top.rowid JOIN documents d ON d.collection = c.collection AND d.id = c.doc
+			ORDER BY top.rank`, match, q.K)
+	} else {
+		args := append([]any{match, col.id}, fargs...)
+		args = append(args, q.K)
+		rows, err = c.QueryContext(ctx, `SELECT c.id, c.doc, c.seq, c.start, c.end, c.tokens, c.text, d.title, d.source, -bm25(`+t+`)
+			FROM `+t+` f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.collection = c.collection AND d.id = c.doc
+			WHERE `+t+` MATCH ? AND c.collection = ?`+cond+`
+			ORDER BY bm25(`+t+`) LIMIT ?`, args...)
+	}
 	if err != nil {
 		return nil, err
 	}

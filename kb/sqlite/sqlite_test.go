@@ -105,3 +105,62 @@ func TestChineseRecall(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSearchText: any query text is searched as text, never as FTS5 syntax
+// (no error, no panic).
+func FuzzSearchText(f *testing.F) {
+	for _, s := range []string{`"`, `a AND b`, `NEAR(a b)`, `col:x`, `*`, `^a`, `a OR`, "长城 \"x", "\x00", "ǅ ß İ"} {
+		f.Add(s)
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "kb.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateCollection(ctx, kb.Collection{Name: "c"}); err != nil {
+		f.Fatal(err)
+	}
+	text := "Some text AND more NEAR words 长城 ß"
+	if _, err := s.PutDocument(ctx, "c", kb.Document{ID: "d", Text: text}, []kb.Chunk{{Start: 0, End: len(text), Text: text}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		if q == "" {
+			return
+		}
+		if _, err := s.Search(ctx, "c", kb.Query{Text: q}); err != nil {
+			t.Errorf("Search(%q): %v", q, err)
+		}
+	})
+}
+
+func Example() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "kb")
+	defer os.RemoveAll(dir)
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "kb.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	// A collection without vectors: lexical search only.
+	s.CreateCollection(ctx, kb.Collection{Name: "notes"})
+	text := "Rome is the capital of Italy.\n\n长城位于中国北方。"
+	chunks := []kb.Chunk{
+		{Start: 0, End: 29, Text: text[:29]},
+		{Start: 31, End: len(text), Text: text[31:]},
+	}
+	r, err := s.PutDocument(ctx, "notes", kb.Document{ID: "n1", Title: "Notes", Text: text}, chunks)
+	fmt.Println(r, err)
+	for _, q := range []string{"capital of Italy", "长城"} {
+		res, _ := s.Search(ctx, "notes", kb.Query{Text: q, K: 1})
+		h := res.Lexical[0]
+		fmt.Printf("%s → %s [%d:%d] %q\n", q, h.DocID, h.Start, h.End, h.Text)
+	}
+	// Output:
+	// added <nil>
+	// capital of Italy → n1 [0:29] "Rome is the capital of Italy."
+	// 长城 → n1 [31:58] "长城位于中国北方。"
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"container/heap"
+	"runtime"
 	"sync"
 
 	"github.com/askqa/ask/kb"
@@ -72,18 +73,13 @@ func (x *vectorIndex) removeDoc(doc string) {
 	}
 }
 
+// parallelRows is the number of rows above which a search splits the scan
+// across the CPUs: below it, starting goroutines costs more than it saves.
+const parallelRows = 32 << 10
+
 // search returns the k rows of highest dot product with q that pass f.
 func (x *vectorIndex) search(q []float32, k int, f kb.Filter) ([]int64, []float32) {
-	h := make(topK, 0, k)
-	consider := func(r int32) {
-		s := dot(q, x.vecs[int(r)*x.dim:int(r+1)*x.dim])
-		if len(h) < k {
-			heap.Push(&h, scored{s, x.ids[r], r})
-		} else if s > h[0].score || (s == h[0].score && x.ids[r] < h[0].id) {
-			h[0] = scored{s, x.ids[r], r}
-			heap.Fix(&h, 0)
-		}
-	}
+	var rows []int32 // nil: every row
 	pass := func(doc string) bool {
 		m := x.meta[doc]
 		for k, v := range f.Metadata {
@@ -95,34 +91,74 @@ func (x *vectorIndex) search(q []float32, k int, f kb.Filter) ([]int64, []float3
 	}
 	switch {
 	case len(f.DocIDs) > 0:
+		rows = []int32{}
 		seen := map[string]bool{}
 		for _, d := range f.DocIDs {
-			if seen[d] || !pass(d) {
-				continue
-			}
-			seen[d] = true
-			for _, r := range x.rows[d] {
-				consider(r)
+			if !seen[d] && pass(d) {
+				seen[d] = true
+				rows = append(rows, x.rows[d]...)
 			}
 		}
 	case len(f.Metadata) > 0:
+		rows = []int32{}
 		for d, rs := range x.rows {
 			if pass(d) {
-				for _, r := range rs {
-					consider(r)
-				}
+				rows = append(rows, rs...)
 			}
 		}
-	default:
-		for r := range int32(len(x.ids)) {
-			consider(r)
+	}
+	n := len(x.ids)
+	if rows != nil {
+		n = len(rows)
+	}
+	parts := 1
+	if n >= parallelRows {
+		parts = max(1, min(runtime.GOMAXPROCS(0), n/(parallelRows/2)))
+	}
+	heaps := make([]topK, parts)
+	scan := func(p int) {
+		h := make(topK, 0, k)
+		for i := p * n / parts; i < (p+1)*n/parts; i++ {
+			r := int32(i)
+			if rows != nil {
+				r = rows[i]
+			}
+			s := dot(q, x.vecs[int(r)*x.dim:int(r+1)*x.dim])
+			if len(h) < k {
+				heap.Push(&h, scored{s, x.ids[r], r})
+			} else if s > h[0].score || (s == h[0].score && x.ids[r] < h[0].id) {
+				h[0] = scored{s, x.ids[r], r}
+				heap.Fix(&h, 0)
+			}
+		}
+		heaps[p] = h
+	}
+	if parts == 1 {
+		scan(0)
+	} else {
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() { scan(p) })
+		}
+		wg.Wait()
+	}
+	// Merge the parts' best into one top k.
+	h := heaps[0]
+	for _, o := range heaps[1:] {
+		for _, c := range o {
+			if len(h) < k {
+				heap.Push(&h, c)
+			} else if c.score > h[0].score || (c.score == h[0].score && c.id < h[0].id) {
+				h[0] = c
+				heap.Fix(&h, 0)
+			}
 		}
 	}
 	ids := make([]int64, len(h))
 	scores := make([]float32, len(h))
 	for i := len(h) - 1; i >= 0; i-- {
 		s := heap.Pop(&h).(scored)
-		ids[i], scores[i] = x.ids[s.row], s.score
+		ids[i], scores[i] = s.id, s.score
 	}
 	return ids, scores
 }

@@ -96,3 +96,57 @@ func BenchmarkVectorSearch(b *testing.B) {
 		})
 	}
 }
+
+// TestIndexSearchExact compares the (parallel, for this many rows) search
+// with a plain sort of every score, with and without filters.
+func TestIndexSearchExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const dim, n = 8, parallelRows * 2
+	x := newVectorIndex(dim)
+	v := make([]float32, dim)
+	for i := range n {
+		for j := range v {
+			// Few distinct values, so ties happen and their order is tested.
+			v[j] = float32(r.IntN(5))
+		}
+		doc := fmt.Sprint("d", i%100)
+		x.add(int64(i+1), doc, v)
+		x.meta[doc] = map[string]string{"even": fmt.Sprint(i%2 == 0)}
+	}
+	q := []float32{1, -1, 0.5, 2, 0, 1, -0.5, 1}
+	for _, f := range []kb.Filter{{}, {DocIDs: []string{"d3", "d7"}}, {Metadata: map[string]string{"even": "true"}}} {
+		type cand struct {
+			id    int64
+			score float32
+		}
+		var all []cand
+		for row, id := range x.ids {
+			d := x.docs[row]
+			if len(f.DocIDs) > 0 && !slices.Contains(f.DocIDs, d) {
+				continue
+			}
+			if want := f.Metadata["even"]; want != "" && x.meta[d]["even"] != want {
+				continue
+			}
+			all = append(all, cand{id, dot(q, x.vecs[row*dim:(row+1)*dim])})
+		}
+		slices.SortFunc(all, func(a, b cand) int {
+			if a.score != b.score {
+				if a.score > b.score {
+					return -1
+				}
+				return 1
+			}
+			return int(a.id - b.id)
+		})
+		ids, scores := x.search(q, 25, f)
+		if len(ids) != 25 {
+			t.Fatalf("filter %+v: %d hits", f, len(ids))
+		}
+		for i := range ids {
+			if ids[i] != all[i].id || scores[i] != all[i].score {
+				t.Fatalf("filter %+v: hit %d is %d (%v), want %d (%v)", f, i, ids[i], scores[i], all[i].id, all[i].score)
+			}
+		}
+	}
+}
