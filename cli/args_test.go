@@ -209,7 +209,6 @@ func TestServeModelArgument(t *testing.T) {
 	}
 }
 
-
 // TestPullFromHangingHub: a Hub that never answers ends the pull within
 // seconds, with one line on what was tried and how to fix it.
 func TestPullFromHangingHub(t *testing.T) {

@@ -137,7 +137,7 @@ func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
 	if f.maxSeqLen.set {
 		par.MaxSeqLen = f.maxSeqLen.v
 		if !f.docStride.set {
-			par.DocStride = min(par.MaxSeqLen/2, 128)
+			par.DocStride = qa.DefaultDocStride(par.MaxSeqLen)
 		}
 	}
 	if f.docStride.set {

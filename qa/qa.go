@@ -95,8 +95,12 @@ func New(tok *tokenizer.Tokenizer, enc model.Encoder) (*Pipeline, error) {
 // DefaultParams are Python's defaults for this pipeline's tokenizer.
 func (p *Pipeline) DefaultParams() Params {
 	seq := min(p.tok.ModelMaxLength(), 384)
-	return Params{TopK: 1, MaxSeqLen: seq, DocStride: min(seq/2, 128), MaxAnswerLen: 15, AlignToWords: true}
+	return Params{TopK: 1, MaxSeqLen: seq, DocStride: DefaultDocStride(seq), MaxAnswerLen: 15, AlignToWords: true}
 }
+
+// DefaultDocStride is the pipeline's doc_stride for windows of maxSeqLen
+// tokens when none is given: min(max_seq_len/2, 128), as in transformers.
+func DefaultDocStride(maxSeqLen int) int { return min(maxSeqLen/2, 128) }
 
 // Encoder is the model the pipeline runs.
 func (p *Pipeline) Encoder() model.Encoder { return p.enc }

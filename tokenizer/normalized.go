@@ -94,16 +94,6 @@ func (n *normStr) filter(keep func(rune) bool) {
 	n.r, n.a = nr, na
 }
 
-// mapRunes replaces each rune by f(r) one-for-one.
-func (n *normStr) mapRunes(f func(rune) rune) {
-	nr := make([]rune, len(n.r))
-	for i, r := range n.r {
-		nr[i] = f(r)
-	}
-	n.r = nr
-	n.a = append([]span(nil), n.a...)
-}
-
 // prepend inserts s before the first rune; every inserted rune takes the
 // first rune's alignment (NormalizedString::prepend). No-op when empty.
 func (n *normStr) prepend(s string) {
