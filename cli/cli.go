@@ -250,15 +250,6 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// noArgs rejects positional arguments; expected says what the command
-// reads instead.
-func noArgs(fs *flag.FlagSet, expected string) error {
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected argument %q: %s", fs.Arg(0), expected)
-	}
-	return nil
-}
-
 // modelArg lets a command whose one positional argument is its model (or
 // tokenizer) take it that way ("ask bench DIR") as well as with the flag
 // called flagName: ref is that flag's value, which the argument replaces.
