@@ -10,8 +10,9 @@ import (
 )
 
 func runAnswer(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "answer", "[MODEL] --question Q (--context TEXT | --context-file F) [flags]\n\n"+
-		"Answers one question over a text. MODEL (or --model) is the model, built-in by default.")
+	fs := newFlags(env, "answer", "[MODEL] --question Q (--context TEXT | --context-file F | --collection C) [flags]\n\n"+
+		"Answers one question over a text, or from a collection of documents (ask add) with the\n"+
+		"passage and document it came from. MODEL (or --model) is the QA model, built-in by default.")
 	ref := fs.String("model", "", modelFlagHelp)
 	question := fs.String("question", "", "the question")
 	text := fs.String("context", "", "the text to answer from")
@@ -19,12 +20,22 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
 	qf := addQAFlags(fs)
+	cf := addCollectionFlags(fs)
 	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := modelArg(fs, ref, "model"); err != nil {
 		return err
+	}
+	if *cf.collection != "" {
+		if err := missingFlags(fs, flagNeed{"--question", *question == ""}); err != nil {
+			return err
+		}
+		if *text != "" || *file != "" {
+			return usageErrorf(fs, "give --collection or --context/--context-file, not both: a collection is the text to answer from")
+		}
+		return answerCollection(ctx, env, cf, *ref, *question, *qf.topK, *qf.maxAnswerLen, *threads, *asJSON)
 	}
 	if err := missingFlags(fs, flagNeed{"--question", *question == ""},
 		flagNeed{"--context (or --context-file)", *text == "" && *file == ""}); err != nil {

@@ -13,8 +13,10 @@ import (
 )
 
 func runEval(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "eval", "[--model M] FILE.json [--predictions OUT.json] [--version 1.1|2.0] [flags]\n\n"+
-		"Runs a SQuAD v1.1 or v2.0 file through the pipeline and prints the official EM and F1.")
+	fs := newFlags(env, "eval", "[--model M] FILE.json [--predictions OUT.json] [--version 1.1|2.0] [--collection C] [flags]\n\n"+
+		"Runs a SQuAD v1.1 or v2.0 file through the pipeline and prints the official EM and F1.\n"+
+		"With --collection the file's contexts are not given: each question is answered from the\n"+
+		"collection (open-domain), and retrieval recall@1/5/20 is printed beside EM and F1.")
 	ref := fs.String("model", "", modelFlagHelp)
 	predOut := fs.String("predictions", "", "write {id: answer} here (the official predictions format)")
 	version := fs.String("version", "", "metric version: 1.1 or 2.0 (default: from the file)")
@@ -23,6 +25,9 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	qf := addQAFlags(fs)
+	cf := addCollectionFlags(fs)
+	retrievalOnly := fs.Bool("retrieval-only", false, "with --collection: measure retrieval recall only, without reading")
+	workers := fs.Int("concurrency", 4, "with --collection: questions in flight at once")
 	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,6 +51,25 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	}
 	if v != "1.1" && v != "2.0" {
 		return fmt.Errorf("--version must be 1.1 or 2.0, not %q", v)
+	}
+	if *cf.collection != "" {
+		if v != "1.1" {
+			return fmt.Errorf("--collection evaluates SQuAD v1.1 files (answerable questions) only")
+		}
+		if *limit > 0 {
+			var ids []string
+			for _, a := range data.Data {
+				for _, p := range a.Paragraphs {
+					for _, q := range p.QAs {
+						if len(ids) < *limit {
+							ids = append(ids, q.ID)
+						}
+					}
+				}
+			}
+			data = restrict(data, ids)
+		}
+		return evalCollection(ctx, env, cf, *ref, data, *retrievalOnly, *qf.maxAnswerLen, *threads, *workers, *predOut, *asJSON, env.Stdout)
 	}
 	p, err := loadPipeline(ctx, env, *ref, *threads)
 	if err != nil {

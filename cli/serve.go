@@ -9,9 +9,11 @@ import (
 	"net"
 
 	"github.com/askqa/ask/builtin"
+	"github.com/askqa/ask/chunk"
 	"github.com/askqa/ask/config"
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/sentence"
+	"github.com/askqa/ask/ingest"
 	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/reader/qamodel"
 	"github.com/askqa/ask/sched"
@@ -113,7 +115,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		}
 	}()
 
-	embedder, closeEmbedder, err := loadServeEmbedder(ctx, env, *cfg, log, metrics.SchedHooks())
+	embedder, model, closeEmbedder, err := loadServeEmbedder(ctx, env, *cfg, log, metrics.SchedHooks())
 	if err != nil {
 		return err
 	}
@@ -125,7 +127,11 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		}
 	}()
 
+	knowledge, closeKB := openServeKB(ctx, env, *cfg, log, embedder, model)
+	defer closeKB()
+
 	srv, err := server.New(server.Options{
+		Knowledge:       knowledge,
 		Embedder:        embedder,
 		MaxEmbedInputs:  cfg.MaxEmbedInputs,
 		Reader:          rd,
@@ -168,13 +174,13 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 // embedder's compute differs from the reader's), configured like the
 // reader's and reporting batches into the same metrics. "none" serves no
 // embeddings.
-func loadServeEmbedder(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, hooks sched.Hooks) (embed.Embedder, func(context.Context) error, error) {
+func loadServeEmbedder(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, hooks sched.Hooks) (embed.Embedder, *sentence.Model, func(context.Context) error, error) {
 	if cfg.EmbedModel == "none" {
-		return nil, func(context.Context) error { return nil }, nil
+		return nil, nil, func(context.Context) error { return nil }, nil
 	}
 	m, err := loadEmbedder(ctx, env, cfg.EmbedModel, 0, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load embedding model %q (--embed-model none turns embeddings off): %w", cfg.EmbedModel, err)
+		return nil, nil, nil, fmt.Errorf("load embedding model %q (--embed-model none turns embeddings off): %w", cfg.EmbedModel, err)
 	}
 	// The queue depth gauge belongs to the reader's queue; two batchers
 	// writing it would make it meaningless.
@@ -185,13 +191,41 @@ func loadServeEmbedder(ctx context.Context, env Env, cfg config.Config, log *slo
 	})
 	if err != nil {
 		m.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	info := m.Info()
 	log.Info("embedding model loaded", "model", info.Name, "dim", info.Dim, "max_seq_len", info.MaxSeqLen, "pooling", info.Pooling)
-	return sentence.NewBatched(m, b), func(ctx context.Context) error {
+	return sentence.NewBatched(m, b), m, func(ctx context.Context) error {
 		return errors.Join(b.Close(ctx), m.Close())
 	}, nil
+}
+
+// openServeKB opens the knowledge base of --data for the collection
+// routes, with the served embedder for chunks and queries. A knowledge base
+// that cannot be opened (a read-only home, say) is logged and left out:
+// the rest of the server still answers.
+func openServeKB(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, emb embed.Embedder, model *sentence.Model) (*server.Knowledge, func()) {
+	noop := func() {}
+	if cfg.Data == "none" {
+		return nil, noop
+	}
+	store, err := openKB(ctx, env, cfg.Data, true)
+	if err != nil {
+		log.Warn("no knowledge base: /v1/collections is off", "err", err, "fix", "give --data a writable folder")
+		return nil, noop
+	}
+	in := &ingest.Ingester{Store: store}
+	if emb != nil {
+		in.Embedder, in.Tokenizer = emb, chunk.FromTokenizer(model.Tokenizer())
+		in.Chunk.MaxTokens = chunkTokens(emb.Info())
+	}
+	dir, _ := dataDir(env, cfg.Data)
+	log.Info("knowledge base open", "data", dir)
+	return &server.Knowledge{Store: store, Ingester: in, Embedder: emb, MaxUploadBytes: cfg.MaxUploadBytes}, func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the knowledge base", "err", err)
+		}
+	}
 }
 
 // pickReader applies --reader: the model when one loads, the lexical reader

@@ -46,9 +46,11 @@ func startServe(t *testing.T, load readerLoader, getenv func(string) string, arg
 	stderr = &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	env := Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: stderr, Getenv: getenv}
+	// The knowledge base goes to a temporary folder, never the user's.
+	dataDir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
-		err := serve(ctx, env, append([]string{"--addr", "127.0.0.1:0"}, args...), load)
+		err := serve(ctx, env, append([]string{"--addr", "127.0.0.1:0", "--data", dataDir}, args...), load)
 		pw.Close()
 		done <- err
 	}()

@@ -76,6 +76,11 @@ type Config struct {
 	EmbedModel string
 	// MaxEmbedInputs bounds the texts of one embedding request.
 	MaxEmbedInputs int
+	// Data is the folder holding the knowledge base (kb.db); empty: the
+	// XDG data folder. "none" serves no knowledge base.
+	Data string
+	// MaxUploadBytes bounds one document upload request.
+	MaxUploadBytes int64
 
 	// LogFormat is "text" or "json".
 	LogFormat string
@@ -101,6 +106,7 @@ func Default() Config {
 		QueueSize:         1024,
 		EmbedModel:        "builtin",
 		MaxEmbedInputs:    2048,
+		MaxUploadBytes:    64 << 20,
 		LogFormat:         "text",
 		LogLevel:          slog.LevelInfo,
 	}
@@ -155,6 +161,10 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*stringValue)(&c.EmbedModel) }},
 		{"max-embed-inputs", "ASK_MAX_EMBED_INPUTS", "most texts in one embedding request",
 			func(c *Config) flag.Value { return (*intValue)(&c.MaxEmbedInputs) }},
+		{"data", "ASK_DATA", "folder of the knowledge base behind /v1/collections (default $XDG_DATA_HOME/ask, else ~/.local/share/ask; \"none\": no knowledge base)",
+			func(c *Config) flag.Value { return (*stringValue)(&c.Data) }},
+		{"max-upload-bytes", "ASK_MAX_UPLOAD_BYTES", "largest document upload request in bytes",
+			func(c *Config) flag.Value { return (*int64Value)(&c.MaxUploadBytes) }},
 		{"log-format", "ASK_LOG_FORMAT", "log format: text or json",
 			func(c *Config) flag.Value { return &choiceValue{p: &c.LogFormat, choices: []string{"text", "json"}} }},
 		{"log-level", "ASK_LOG_LEVEL", "log level: debug, info, warn or error",
@@ -218,6 +228,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max-body-bytes must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.MaxUploadBytes < 1024 {
+		bad("max-upload-bytes must be at least 1024, got %d", c.MaxUploadBytes)
 	}
 	positive := []struct {
 		name string

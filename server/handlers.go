@@ -28,6 +28,15 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if namesCollection(body) {
+		creq, err := api.DecodeCollectionAsk(body)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.askCollection(w, r, creq, start)
+		return
+	}
 	req, err := api.DecodeAsk(body)
 	if err != nil {
 		s.fail(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -29,11 +30,15 @@ type route struct {
 	quiet bool
 }
 
-// router dispatches on exact paths. A hand-rolled table instead of
+// router dispatches on exact paths, then on templates such as
+// /v1/collections/{collection}/documents/{id...} (a segment in braces
+// matches one path segment, "..." the rest of the path; the values are set
+// as the request's path values). A hand-rolled table instead of
 // http.ServeMux because the mux answers 404 and 405 in plain text, and
 // every response here, errors included, is JSON.
 type router struct {
-	routes map[string]*route
+	routes    map[string]*route
+	templates []*route // in the order added; the first match wins
 }
 
 func (s *Server) newRouter() *router {
@@ -42,7 +47,12 @@ func (s *Server) newRouter() *router {
 		if h, ok := methods[http.MethodGet]; ok {
 			methods[http.MethodHead] = h // net/http drops the body of a HEAD reply
 		}
-		rt.routes[path] = &route{path: path, methods: methods, public: public, quiet: quiet}
+		ro := &route{path: path, methods: methods, public: public, quiet: quiet}
+		if strings.Contains(path, "{") {
+			rt.templates = append(rt.templates, ro)
+			return
+		}
+		rt.routes[path] = ro
 	}
 	add("/", false, false, map[string]http.HandlerFunc{http.MethodGet: s.handlePage})
 	add("/favicon.ico", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleFavicon})
@@ -51,6 +61,7 @@ func (s *Server) newRouter() *router {
 	add("/v1/models", false, false, map[string]http.HandlerFunc{http.MethodGet: s.handleModels})
 	add("/v1/embeddings", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleEmbeddings})
 	add("/embed", false, false, map[string]http.HandlerFunc{http.MethodPost: s.handleTEIEmbed})
+	s.addCollectionRoutes(func(path string, methods map[string]http.HandlerFunc) { add(path, false, false, methods) })
 	add("/healthz", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleHealth})
 	add("/readyz", true, true, map[string]http.HandlerFunc{http.MethodGet: s.handleReady})
 	add("/metrics", false, true, map[string]http.HandlerFunc{http.MethodGet: s.metrics.handler().ServeHTTP})
@@ -62,7 +73,8 @@ func (s *Server) newRouter() *router {
 // for the test that checks the OpenAPI document against the router.
 func (s *Server) routeTable() map[string][]string {
 	out := map[string][]string{}
-	for p, r := range s.routes.routes {
+	for _, r := range append(slices.Collect(maps.Values(s.routes.routes)), s.routes.templates...) {
+		p := strings.ReplaceAll(r.path, "...}", "}") // OpenAPI writes {id...} as {id}
 		for m := range r.methods {
 			if m != http.MethodHead {
 				out[p] = append(out[p], m)
@@ -74,7 +86,7 @@ func (s *Server) routeTable() map[string][]string {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ro, ok := rt.routes[r.URL.Path]
+	ro, ok := rt.match(r)
 	if !ok {
 		writeError(w, r, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no route %s; see /openapi.json", r.URL.Path))
 		return
@@ -99,6 +111,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rt *router) label(path string) (string, *route) {
 	if ro, ok := rt.routes[path]; ok {
 		return path, ro
+	}
+	for _, ro := range rt.templates {
+		if _, ok := matchTemplate(ro.path, path); ok {
+			return ro.path, ro
+		}
 	}
 	return "unmatched", nil
 }

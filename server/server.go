@@ -74,6 +74,9 @@ type Options struct {
 	// MaxEmbedInputs bounds the texts of one embedding request (default
 	// 2048, OpenAI's limit).
 	MaxEmbedInputs int
+	// Knowledge serves /v1/collections and questions over collections; nil:
+	// those routes answer 404 saying so.
+	Knowledge *Knowledge
 }
 
 func (o *Options) setDefaults() {

@@ -25,7 +25,6 @@ type scratch struct {
 	syms  []bpeSym
 	queue mergeQueue
 	best  []uniNode
-	ms    []match
 	key   []byte
 }
 

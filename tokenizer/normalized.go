@@ -113,20 +113,6 @@ func (n *normStr) prepend(s string) {
 	n.r, n.a = nr, na
 }
 
-// append adds s after the last rune, aligned with the last rune.
-func (n *normStr) append(s string) {
-	if len(n.r) == 0 || s == "" {
-		return
-	}
-	last := n.a[len(n.a)-1]
-	nr := append(append([]rune(nil), n.r...), []rune(s)...)
-	na := append([]span(nil), n.a...)
-	for len(na) < len(nr) {
-		na = append(na, last)
-	}
-	n.r, n.a = nr, na
-}
-
 // match is one piece of a pattern's cover of a string: [s,e) in runes.
 type match struct {
 	s, e    int

@@ -72,6 +72,10 @@ func (m *Model) Info() embed.Info {
 	}
 }
 
+// Tokenizer is the model's tokenizer, for callers that size text for it
+// (chunking documents to its window).
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
 // Encoder is the model's encoder, for callers that report on it.
 func (m *Model) Encoder() model.Encoder { return m.enc }
 
