@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	"github.com/askqa/ask/tensor"
@@ -92,14 +91,6 @@ func BenchmarkDistilBERTShape(b *testing.B) {
 			b.ReportMetric((cpuSeconds()-cpu0)/b.Elapsed().Seconds(), "cores")
 		})
 	}
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 // TestConcatRejectsBadShapes checks that malformed parts are an error, not

@@ -2,21 +2,8 @@ package tokenizer
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 )
-
-// cpuTime is this process's user+system CPU time. The shared 2-core
-// machine is noisy, so the benchmarks also report throughput per CPU second,
-// which bench/tokenize_bench.py reports for the Rust side too.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // squadContexts returns the unique SQuAD v1.1 dev contexts, the corpus
 // bench/tokenize_bench.py times the Rust tokenizers on.
