@@ -293,7 +293,7 @@ def evaluate(questions, store, okapi, minilm, article_field=None):
         text = q["question"]
         if not text.strip():
             # Haystack's BM25 refuses an empty query; the question counts
-            # as a miss everywhere (one such question in DRCD).
+            # as a miss everywhere (two such questions in CMRC trial).
             continue
         t0 = time.perf_counter()
         lex = bm25.run(query=text)["documents"]
