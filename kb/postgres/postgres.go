@@ -546,7 +546,7 @@ func (s *Store) PutDocument(ctx context.Context, collection string, doc kb.Docum
 			}
 			b.Queue(`INSERT INTO kb_chunks (collection, doc, seq, start_byte, end_byte, tokens, text, lexemes, embedding)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector('english', $8), $9::real[]::vector)`,
-				col.id, doc.ID, i, ch.Start, ch.End, ch.Tokens, ch.Text, indexText(ch.Text), vec)
+				col.id, doc.ID, i, ch.Start, ch.End, ch.Tokens, ch.Text, kb.IndexText(ch.Text), vec)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -11,29 +11,6 @@ import (
 	"github.com/askqa/ask/kb"
 )
 
-// isCJK reports the scripts written without spaces between words, which
-// the index splits into one token per character.
-func isCJK(r rune) bool {
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
-}
-
-// indexText is what the FTS table indexes for a chunk: its text with every
-// CJK character set apart by spaces.
-func indexText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/2)
-	for _, r := range s {
-		if isCJK(r) {
-			b.WriteByte(' ')
-			b.WriteRune(r)
-			b.WriteByte(' ')
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // maxQueryTerms bounds the OR query a long question turns into.
 const maxQueryTerms = 64
 
@@ -85,7 +62,7 @@ func ftsQuery(text string) string {
 	}
 	for _, r := range text {
 		switch {
-		case isCJK(r):
+		case kb.IsCJK(r):
 			flushWord()
 			cjk = append(cjk, r)
 		case unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r):

@@ -382,7 +382,7 @@ func (s *Store) PutDocument(ctx context.Context, collection string, doc kb.Docum
 			if err != nil {
 				return err
 			}
-			if _, err := fts.ExecContext(ctx, id, indexText(ch.Text)); err != nil {
+			if _, err := fts.ExecContext(ctx, id, kb.IndexText(ch.Text)); err != nil {
 				return err
 			}
 		}
