@@ -44,6 +44,10 @@ type Config struct {
 
 	// Path is the file the config was read from, for error messages.
 	Path string `json:"-"`
+	// Raw is the whole config.json, for the fields only one architecture
+	// reads (DeBERTa's relative attention): loading from memory (an
+	// embedded checkpoint, engine.LoadFrom) must not go back to Path.
+	Raw []byte `json:"-"`
 }
 
 // ReadConfig reads dir/config.json.
@@ -66,6 +70,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
 	}
 	c.Path = path
+	c.Raw = data
 	if c.ModelType == "" {
 		return nil, fmt.Errorf("%s: no model_type", path)
 	}

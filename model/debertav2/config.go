@@ -3,7 +3,6 @@ package debertav2
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/askqa/ask/model"
@@ -27,14 +26,14 @@ type options struct {
 	biasedInput bool
 }
 
-// readOptions reads the DeBERTa fields from the config.json cfg came from.
+// readOptions reads the DeBERTa fields from the config.json cfg was parsed
+// from (cfg.Raw, so that a checkpoint held in memory loads as one on disk).
 func readOptions(cfg *model.Config) (*options, error) {
-	raw, err := os.ReadFile(cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", cfg.Path, err)
+	if len(cfg.Raw) == 0 {
+		return nil, fmt.Errorf("%s: the config's JSON is not at hand: parse config.json with model.ParseConfig or model.ReadConfig", cfg.Path)
 	}
 	o := &options{MaxRelativePositions: -1, PositionBuckets: -1}
-	if err := json.Unmarshal(raw, o); err != nil {
+	if err := json.Unmarshal(cfg.Raw, o); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	o.biasedInput = o.PositionBiasedInput == nil || *o.PositionBiasedInput

@@ -3,6 +3,7 @@ package debertav2_test
 import (
 	"compress/gzip"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/askqa/ask/engine"
 	"github.com/askqa/ask/model"
+	"github.com/askqa/ask/safetensors"
 )
 
 // TestEngineLoadsBin loads, through engine.Load, a folder holding only a
@@ -26,6 +28,12 @@ func TestEngineLoadsBin(t *testing.T) {
 	if got := enc.Info().Architecture; got != "DebertaV2ForQuestionAnswering" {
 		t.Fatalf("architecture %q", got)
 	}
+	compareQA(t, enc, dir)
+}
+
+// compareQA checks enc's logits on the cases of dir/reference.json.gz.
+func compareQA(t *testing.T, enc model.Encoder, dir string) {
+	t.Helper()
 	f, err := os.Open(filepath.Join(dir, "reference.json.gz"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,4 +73,37 @@ func TestEngineLoadsBin(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The v3-qa checkpoint as a program would embed it.
+var (
+	//go:embed testdata/v3-qa/config.json
+	embeddedConfig []byte
+	//go:embed testdata/v3-qa/model.safetensors
+	embeddedWeights []byte
+)
+
+// TestLoadFromMemory loads a checkpoint held in memory through
+// engine.LoadFrom, as the built-in models are: the configuration must come
+// from the bytes parsed, not from a config.json on disk (the name given is
+// not a file).
+func TestLoadFromMemory(t *testing.T) {
+	cfg, err := model.ParseConfig(embeddedConfig, "embedded:v3-qa/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.OpenBytes("embedded:v3-qa/model.safetensors", embeddedWeights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := safetensors.SetOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := engine.LoadFrom(cfg, model.NewWeights(set, "embedded:v3-qa"), engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	defer enc.Close()
+	compareQA(t, enc, filepath.Join("testdata", "v3-qa"))
 }
