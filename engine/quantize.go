@@ -21,8 +21,22 @@ func quantize(arch model.Arch, mode string, int8File bool) error {
 	if mode == "" {
 		return nil
 	}
+	if q, ok := arch.(int8Quantizer); ok {
+		// The architecture runs its own blocks (DeBERTa): its Stack has
+		// no layers, so it quantizes its Linear layers itself.
+		if err := q.QuantizeInt8(); err != nil {
+			return fmt.Errorf("quantize int8: %w", err)
+		}
+		return nil
+	}
 	if err := arch.Stack().QuantizeInt8(); err != nil {
 		return fmt.Errorf("quantize int8: %w", err)
 	}
 	return nil
+}
+
+// int8Quantizer is an architecture whose encoder blocks are not in its
+// nn.Stack and which quantizes them itself.
+type int8Quantizer interface {
+	QuantizeInt8() error
 }

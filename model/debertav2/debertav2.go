@@ -241,6 +241,30 @@ func (m *Model) projectRel(rel, wt, b []float32) []*tensor.Packed {
 	return packed
 }
 
+// QuantizeInt8 runs the Linear layers of every block (Q/K/V, attention
+// output, feed-forward) in int8, as nn.Stack.QuantizeInt8 does for the
+// other architectures; the fp32 copies are dropped. The relative-position
+// projections were computed at load in fp32 and stay so, as do the
+// embeddings, their projection and the QA head.
+func (m *Model) QuantizeInt8() error {
+	for i, l := range m.layers {
+		for _, lin := range []*nn.Linear{l.qkv, l.out, l.ff1, l.ff2} {
+			if lin.Q != nil {
+				continue
+			}
+			if lin.W == nil {
+				return fmt.Errorf("layer %d: %s has no fp32 weights to quantize", i, lin.Name)
+			}
+			q, err := tensor.QuantizePacked(lin.W)
+			if err != nil {
+				return fmt.Errorf("layer %d: quantize %s: %w", i, lin.Name, err)
+			}
+			lin.Q, lin.W = q, nil
+		}
+	}
+	return nil
+}
+
 // Stack reports the dimensions; it has no layers (see the package doc).
 func (m *Model) Stack() *nn.Stack { return &m.stack }
 
