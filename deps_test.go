@@ -47,6 +47,7 @@ var rules = map[string]rule{
 	"lexical":        {runtime: true},
 	"qa":             {may: []string{"tokenizer", "model", "golang.org/x/text/..."}, runtime: true},
 	"qa/squad":       {may: []string{"golang.org/x/text/..."}, runtime: true},
+	"qa/cmrc":        {may: []string{"qa/squad", "golang.org/x/text/..."}, runtime: true},
 	"tokenizer":      {may: []string{"golang.org/x/text/...", "google.golang.org/protobuf/encoding/protowire"}, runtime: true},
 	"model":          {may: []string{"nn", "tensor", "safetensors", "torchbin"}, runtime: true},
 	"model/...":      {may: []string{"model", "nn", "tensor", "safetensors"}, runtime: true},
