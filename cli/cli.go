@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"docs":     {"list or remove the documents of a collection", runDocs},
 		"embed":    {"embed JSON lines of text as sentence vectors", runEmbed},
 		"quantize": {"write an int8 copy of a checkpoint", runQuantize},
+		"convert":  {"write model.safetensors from a pytorch_model.bin checkpoint", runConvert},
 	}
 }
 

@@ -7,15 +7,50 @@ Covers float32/float16/bfloat16/int64 storages, views with an offset or
 strides (a transposed matrix, a slice), two names sharing one storage, an
 nn.Parameter, a sharded checkpoint with pytorch_model.bin.index.json, the
 legacy pre-1.6 format and pickles that would run code when loaded by Python.
+
+It also writes what the safetensors package makes of each checkpoint
+(mixed.safetensors, sharded.safetensors: torch.load(weights_only=True), each
+tensor made contiguous, save_file with transformers' {"format": "pt"}), the
+goldens of `ask convert` (cli/convert_test.go). Only those, from the
+committed .bin files:
+
+    ~/.venvs/askref/bin/python tools/reference/gen_torchbin.py --safetensors-only
 """
 import json
 import os
 import subprocess
+import sys
 
 import torch
+from safetensors.torch import load_file, save_file
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "torchbin", "testdata")
 os.makedirs(OUT, exist_ok=True)
+
+
+def safetensors_goldens():
+    """model.safetensors as the safetensors package writes it from what
+    torch loads out of mixed.bin and the sharded checkpoint."""
+    shard_dir = os.path.join(OUT, "sharded")
+    with open(os.path.join(shard_dir, "pytorch_model.bin.index.json")) as f:
+        shards = sorted(set(json.load(f)["weight_map"].values()))
+    for name, paths in [("mixed", [os.path.join(OUT, "mixed.bin")]),
+                        ("sharded", [os.path.join(shard_dir, s) for s in shards])]:
+        sd = {}
+        for p in paths:
+            sd.update(torch.load(p, weights_only=True))
+        # Shared storages and strided views become tensors of their own.
+        sd = {k: v.detach().contiguous().clone() for k, v in sd.items()}
+        out = os.path.join(OUT, name + ".safetensors")
+        save_file(sd, out, metadata={"format": "pt"})
+        back = load_file(out)
+        assert back.keys() == sd.keys() and all(torch.equal(back[k], sd[k]) for k in sd)
+
+
+if "--safetensors-only" in sys.argv[1:]:
+    safetensors_goldens()
+    print("wrote the .safetensors goldens in", OUT)
+    sys.exit(0)
 g = torch.Generator().manual_seed(19)
 
 
@@ -94,4 +129,5 @@ class EvalEvil:
 
 torch.save({"w": rnd(2), "x": Evil()}, os.path.join(OUT, "evil_subprocess.bin"))
 torch.save({"w": rnd(2), "x": EvalEvil()}, os.path.join(OUT, "evil_eval.bin"))
+safetensors_goldens()
 print("wrote", OUT)
