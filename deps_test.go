@@ -39,7 +39,7 @@ var rules = map[string]rule{
 	"cli":     {may: []string{"..."}, anyThirdParty: true},
 	"api":     {},
 	"config":  {},
-	"server": {may: []string{"api", "reader", "sched", "hub", "embed", "kb", "ingest", "retrieve", "answer", "chunk", "tokenizer",
+	"server": {may: []string{"api", "reader", "sched", "hub", "embed", "kb", "ingest", "retrieve", "answer", "chunk", "tokenizer", "generate",
 		"github.com/prometheus/client_golang/..."}, noModel: true},
 	"reader":         {may: []string{"lexical"}, noModel: true},
 	"reader/qamodel": {may: []string{"reader", "qa", "sched", "model", "tokenizer"}, runtime: true},
@@ -76,7 +76,7 @@ var rules = map[string]rule{
 	"ingest": {may: []string{"kb", "embed", "chunk", "tokenizer", "golang.org/x/net/html/...", "golang.org/x/text/...",
 		"github.com/ledongthuc/pdf"}},
 	"answer":                {may: []string{"api", "kb", "reader", "retrieve", "embed"}, noModel: true},
-	"generate":              {may: []string{"github.com/openai/openai-go/...", "reader", "kb", "retrieve"}},
+	"generate":              {may: []string{"github.com/openai/openai-go/...", "api", "reader", "kb", "retrieve"}},
 	"generate/generatetest": {may: []string{"generate"}},
 
 	// Developer tools, never linked into ask.

@@ -43,6 +43,8 @@ const (
 	GenBadResponse   = "bad_response"
 	GenCanceled      = "canceled"
 	GenNotConfigured = "not_configured"
+	// GenNoPassages: nothing was retrieved to answer from.
+	GenNoPassages = "no_passages"
 )
 
 // GenerateOptions are the request fields that ask for a generated answer.

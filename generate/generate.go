@@ -74,6 +74,10 @@ type Generator interface {
 	// returns the whole answer with its citations checked. A failure is an
 	// *Error unless onDelta stopped the generation.
 	Generate(ctx context.Context, req Request, onDelta DeltaFunc) (*Result, error)
+	// Prompt returns the prompt Generate would send for req, without
+	// sending it: which passages it shows is known before the answer
+	// starts (a server lists them first).
+	Prompt(req Request) Prompt
 	// Model names the model answers come from.
 	Model() string
 }

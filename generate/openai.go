@@ -99,6 +99,9 @@ func NewOpenAI(o Options) (*OpenAI, error) {
 // Model returns the configured model name.
 func (g *OpenAI) Model() string { return g.opts.Model }
 
+// Prompt returns the prompt Generate sends for req.
+func (g *OpenAI) Prompt(req Request) Prompt { return BuildPrompt(req, g.opts.Prompt) }
+
 // Generate builds the prompt, streams the answer and checks its citations.
 func (g *OpenAI) Generate(ctx context.Context, req Request, onDelta DeltaFunc) (*Result, error) {
 	if err := req.Validate(); err != nil {

@@ -269,7 +269,7 @@ func (s *Server) handleAddDocuments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := k.Ingester.EnsureCollection(r.Context(), collection); err != nil {
-		if errors.Is(err, kb.ErrInvalid) || errors.Is(err, kb.ErrNotFound) || errors.Is(err, kb.ErrExists) {
+		if errors.Is(err, kb.ErrInvalid) || errors.Is(err, kb.ErrNotFound) || errors.Is(err, kb.ErrExists) || errors.Is(err, kb.ErrUnavailable) {
 			s.fail(w, r, kbError(err))
 			return
 		}
@@ -470,6 +470,11 @@ func (s *Server) handleCollectionAsk(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	gen, body, err := api.DecodeGenerate(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	req, err := api.DecodeCollectionAsk(body)
 	if err != nil {
 		s.fail(w, r, err)
@@ -481,12 +486,13 @@ func (s *Server) handleCollectionAsk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Collection = r.PathValue("collection")
-	s.askCollection(w, r, req, start)
+	s.askCollection(w, r, req, gen, start)
 }
 
 // askCollection answers a question over a collection (for its own route
-// and for POST /api/ask with "collection").
-func (s *Server) askCollection(w http.ResponseWriter, r *http.Request, req api.CollectionAskRequest, start time.Time) {
+// and for POST /api/ask with "collection"); gen asks for a generated
+// answer as well.
+func (s *Server) askCollection(w http.ResponseWriter, r *http.Request, req api.CollectionAskRequest, gen api.GenerateOptions, start time.Time) {
 	k, ok := s.knowledge(w, r)
 	if !ok {
 		return
@@ -512,6 +518,10 @@ func (s *Server) askCollection(w http.ResponseWriter, r *http.Request, req api.C
 	}
 	out := answer.APIResponse(resp, mode)
 	out.Timings.TotalMS = msSince(start)
+	if gen.Generate {
+		s.collectionGenerated(ctx, w, r, gen, k, req, resp, out)
+		return
+	}
 	writeJSON(w, r, http.StatusOK, out)
 }
 

@@ -28,16 +28,24 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	gen, body, err := api.DecodeGenerate(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if namesCollection(body) {
 		creq, err := api.DecodeCollectionAsk(body)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.askCollection(w, r, creq, start)
+		s.askCollection(w, r, creq, gen, start)
 		return
 	}
 	req, err := api.DecodeAsk(body)
+	if err == nil {
+		err = checkGenerateAsk(gen, req)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,6 +70,10 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 	t := resps[0].Timings // one read: the same for every input
 	t.TotalMS = msSince(start)
 	setServerTiming(w, t)
+	if gen.Generate {
+		s.askGenerated(w, r, gen, req.Inputs[0], resps[0], t)
+		return
+	}
 	if len(resps) == 1 {
 		answers := pipelineAnswers(resps[0])
 		if len(answers) == 1 {
@@ -101,6 +113,11 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	gen, body, err := api.DecodeGenerate(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	req, err := api.DecodeAnswer(body)
 	if err != nil {
 		s.fail(w, r, err)
@@ -118,6 +135,10 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) {
 	resp := resps[0]
 	resp.Timings.TotalMS = msSince(start)
 	setServerTiming(w, resp.Timings)
+	if gen.Generate {
+		s.answerGenerated(w, r, gen, req, resp)
+		return
+	}
 	writeJSON(w, r, http.StatusOK, resp)
 }
 

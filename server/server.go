@@ -16,6 +16,7 @@ import (
 
 	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/embed"
+	"github.com/askqa/ask/generate"
 	"github.com/askqa/ask/reader"
 )
 
@@ -77,6 +78,11 @@ type Options struct {
 	// Knowledge serves /v1/collections and questions over collections; nil:
 	// those routes answer 404 saying so.
 	Knowledge *Knowledge
+	// Generator writes the answers of questions with "generate": true
+	// (generate.OpenAI for an OpenAI-compatible endpoint); nil: those
+	// questions get the extractive answer with a generation_error saying
+	// no language model is configured.
+	Generator generate.Generator
 }
 
 func (o *Options) setDefaults() {

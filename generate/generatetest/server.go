@@ -87,6 +87,7 @@ type Server struct {
 	replies  []Reply
 	fallback func(Request) Reply
 	requests []Request
+	gone     int
 }
 
 // New starts a server answering requests with replies in turn; after the
@@ -132,6 +133,21 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// Gone counts the requests whose client went away (canceled its request)
+// while the server was still answering: what a test of cancellation
+// checks.
+func (s *Server) Gone() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gone
+}
+
+func (s *Server) noteGone() {
+	s.mu.Lock()
+	s.gone++
+	s.mu.Unlock()
 }
 
 // Words cuts text into chunks of one word each, spaces kept, the way a
@@ -211,12 +227,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-time.After(reply.Delay):
 			case <-r.Context().Done():
+				s.noteGone()
 				return false
 			case <-s.done:
 				return false
 			}
 		}
 		if _, err := io.WriteString(w, "data: "+data+"\n\n"); err != nil {
+			s.noteGone()
 			return false
 		}
 		if flusher != nil {
@@ -247,6 +265,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if reply.Hang {
 		select {
 		case <-r.Context().Done():
+			s.noteGone()
 		case <-s.done:
 		}
 		return
