@@ -9,17 +9,21 @@ import (
 
 	"github.com/askqa/ask/progress"
 	"github.com/askqa/ask/qa"
+	"github.com/askqa/ask/qa/cmrc"
 	"github.com/askqa/ask/qa/squad"
 )
 
 func runEval(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "eval", "[--model M] FILE.json [--predictions OUT.json] [--version 1.1|2.0] [--collection C] [flags]\n\n"+
-		"Runs a SQuAD v1.1 or v2.0 file through the pipeline and prints the official EM and F1.\n"+
+	fs := newFlags(env, "eval", "[--model M] FILE.json [--predictions OUT.json] [--version 1.1|2.0] [--metric auto|squad|cmrc] [--collection C] [flags]\n\n"+
+		"Runs a SQuAD v1.1 or v2.0 file through the pipeline and prints the official EM and F1:\n"+
+		"SQuAD's, or CMRC 2018's for Chinese files (character-level F1; chosen by --metric auto when\n"+
+		"most of the contexts' letters are Chinese characters).\n"+
 		"With --collection the file's contexts are not given: each question is answered from the\n"+
 		"collection (open-domain), and retrieval recall@1/5/20 is printed beside EM and F1.")
 	ref := fs.String("model", "", modelFlagHelp)
 	predOut := fs.String("predictions", "", "write {id: answer} here (the official predictions format)")
 	version := fs.String("version", "", "metric version: 1.1 or 2.0 (default: from the file)")
+	metricFlag := fs.String("metric", "auto", "metric: squad (SQuAD's, words split at spaces), cmrc (the CMRC 2018 metric for Chinese: characters, mixed segmentation) or auto (cmrc when the contexts are mostly Chinese)")
 	batch := fs.Int("batch", 16, "questions per batch")
 	limit := fs.Int("limit", 0, "evaluate only the first N questions (0: all)")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
@@ -52,6 +56,10 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	if v != "1.1" && v != "2.0" {
 		return fmt.Errorf("--version must be 1.1 or 2.0, not %q", v)
 	}
+	metric, err := chooseMetric(*metricFlag, v, data)
+	if err != nil {
+		return err
+	}
 	if *cf.collection != "" {
 		if v != "1.1" {
 			return fmt.Errorf("--collection evaluates SQuAD v1.1 files (answerable questions) only")
@@ -69,7 +77,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 			}
 			data = restrict(data, ids)
 		}
-		return evalCollection(ctx, env, cf, *ref, data, *retrievalOnly, *qf.maxAnswerLen, *threads, *workers, *predOut, *asJSON, env.Stdout)
+		return evalCollection(ctx, env, cf, *ref, data, metric, *retrievalOnly, *qf.maxAnswerLen, *threads, *workers, *predOut, *asJSON, env.Stdout)
 	}
 	p, err := loadPipeline(ctx, env, *ref, *threads)
 	if err != nil {
@@ -136,19 +144,61 @@ func runEval(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("write predictions: %w", err)
 		}
 	}
-	var metrics any
-	if v == "1.1" {
-		metrics = squad.EvaluateV1(data, preds)
-	} else {
-		metrics = squad.EvaluateV2(data, preds, nil, 1.0)
-	}
+	name, metrics := score(metric, v, data, preds)
 	qps := float64(len(reqs)) / elapsed.Seconds()
 	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]any{"version": v, "metrics": metrics, "questions": len(reqs), "seconds": elapsed.Seconds(), "questions_per_second": qps})
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"version": v, "metric": name, "metrics": metrics, "questions": len(reqs), "seconds": elapsed.Seconds(), "questions_per_second": qps})
 	}
 	b, _ := json.MarshalIndent(metrics, "", "  ")
-	fmt.Fprintf(env.Stdout, "SQuAD v%s on %d questions (%.1f questions/s):\n%s\n", v, len(reqs), qps, b)
+	fmt.Fprintf(env.Stdout, "%s on %d questions (%.1f questions/s):\n%s\n", metricTitle(name, v), len(reqs), qps, b)
 	return nil
+}
+
+// Metrics of ask eval, as --metric and the output's "metric" name them.
+const (
+	metricSQuAD = "squad"
+	metricCMRC  = "cmrc"
+)
+
+// chooseMetric resolves --metric: auto is cmrc for a file whose contexts
+// are mostly Chinese (the SQuAD metric splits words at spaces, so a Chinese
+// answer is one word and its F1 all or nothing), squad otherwise.
+func chooseMetric(flag, version string, data *squad.File) (string, error) {
+	switch flag {
+	case "auto", "":
+		if cmrc.IsChinese(data) {
+			flag = metricCMRC
+		} else {
+			flag = metricSQuAD
+		}
+	case metricSQuAD, metricCMRC:
+	default:
+		return "", fmt.Errorf("--metric must be auto, squad or cmrc, not %q", flag)
+	}
+	if flag == metricCMRC && version == "2.0" {
+		return "", fmt.Errorf("the CMRC 2018 metric scores answerable questions only: evaluate this SQuAD v2.0 file with --metric squad, or pass --version 1.1")
+	}
+	return flag, nil
+}
+
+// score applies the chosen metric to {id: answer} predictions; it returns
+// the name the output reports ("squad" or "cmrc2018") and the metrics.
+func score(metric, version string, data *squad.File, preds map[string]string) (string, any) {
+	switch {
+	case metric == metricCMRC:
+		return "cmrc2018", cmrc.Evaluate(data, preds)
+	case version == "2.0":
+		return "squad", squad.EvaluateV2(data, preds, nil, 1.0)
+	}
+	return "squad", squad.EvaluateV1(data, preds)
+}
+
+// metricTitle heads the text output.
+func metricTitle(name, version string) string {
+	if name == "cmrc2018" {
+		return "CMRC 2018 metric (characters, mixed segmentation)"
+	}
+	return "SQuAD v" + version + " metric"
 }
 
 // restrict keeps only the questions with the given ids, so --limit scores

@@ -164,7 +164,7 @@ func snippet(passage string, start, end, around int) string {
 // contexts are not given to the reader: each question is answered from the
 // collection, and a question counts as retrieved at k when one of its gold
 // answers appears in one of the first k passages.
-func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef string, data *squad.File, retrievalOnly bool, maxAnswerLen, threads, workers int, predOut string, asJSON bool, w io.Writer) error {
+func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef string, data *squad.File, metric string, retrievalOnly bool, maxAnswerLen, threads, workers int, predOut string, asJSON bool, w io.Writer) error {
 	c, err := openCollectionAsker(ctx, env, cf, modelRef, threads)
 	if err != nil {
 		return err
@@ -270,7 +270,7 @@ func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef s
 	out := map[string]any{"collection": *cf.collection, "mode": c.mode, "passages_read": *cf.passages, "questions": len(qs),
 		"retrieval": recall, "seconds": elapsed.Seconds()}
 	if !retrievalOnly {
-		out["metrics"] = squad.EvaluateV1(data, preds)
+		out["metric"], out["metrics"] = score(metric, "1.1", data, preds)
 		if predOut != "" {
 			b, _ := json.MarshalIndent(preds, "", "  ")
 			if err := os.WriteFile(predOut, b, 0o644); err != nil {
