@@ -22,6 +22,10 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	qf := addQAFlags(fs)
 	cf := addCollectionFlags(fs)
 	addQuantizeFlag(fs, &env)
+	gf, err := addGenerateFlags(fs, env)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +38,9 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 		}
 		if *text != "" || *file != "" {
 			return usageErrorf(fs, "give --collection or --context/--context-file, not both: a collection is the text to answer from")
+		}
+		if *gf.on {
+			return answerCollectionGenerated(ctx, env, cf, gf, *ref, *question, *qf.topK, *qf.maxAnswerLen, *threads, *asJSON)
 		}
 		return answerCollection(ctx, env, cf, *ref, *question, *qf.topK, *qf.maxAnswerLen, *threads, *asJSON)
 	}
@@ -61,6 +68,9 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 		return errs[0]
 	}
 	r := res[0]
+	if *gf.on {
+		return answerContextGenerated(ctx, env, gf, *question, *text, r, *asJSON)
+	}
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(map[string]any{
 			"answers": r.Answers, "windows": r.Windows, "context_tokens": r.ContextTokens, "truncated": r.Truncated,
