@@ -450,3 +450,61 @@ func TestGenerateGoClient(t *testing.T) {
 		t.Errorf("refused request: %v", err)
 	}
 }
+
+// TestOpenAPIGeneration checks that the document describes the generated
+// answers as the api package defines them: every field of each type, every
+// error kind, the request flags and the event stream on the three routes.
+func TestOpenAPIGeneration(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	props := func(name string) map[string]any {
+		s, _ := schemas[name].(map[string]any)
+		p, _ := s["properties"].(map[string]any)
+		if p == nil {
+			t.Fatalf("schema %s has no properties", name)
+		}
+		return p
+	}
+	for name, v := range map[string]any{"Source": api.Source{}, "GeneratedCitation": api.GeneratedCitation{}, "Usage": api.Usage{},
+		"Generation": api.Generation{}, "GenerationError": api.GenerationError{}, "GenerationFields": api.GenerationFields{},
+		"SourcesEvent": api.SourcesEvent{}, "DeltaEvent": api.DeltaEvent{}} {
+		p := props(name)
+		typ := reflect.TypeOf(v)
+		for i := 0; i < typ.NumField(); i++ {
+			tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if _, ok := p[tag]; !ok {
+				t.Errorf("schema %s lacks %q", name, tag)
+			}
+		}
+		if len(p) != typ.NumField() {
+			t.Errorf("schema %s has %d properties, api.%s %d fields", name, len(p), typ.Name(), typ.NumField())
+		}
+	}
+	kinds := props("GenerationError")["kind"].(map[string]any)["enum"].([]any)
+	for _, k := range []string{api.GenUnreachable, api.GenTimeout, api.GenRateLimited, api.GenUnauthorized, api.GenBadRequest,
+		api.GenUpstreamError, api.GenBadResponse, api.GenCanceled, api.GenNotConfigured, api.GenNoPassages} {
+		found := false
+		for _, x := range kinds {
+			found = found || x == k
+		}
+		if !found {
+			t.Errorf("generation error kind %q missing", k)
+		}
+	}
+	for _, name := range []string{"AnswerRequest", "CollectionAskRequest"} {
+		if p := props(name); p["generate"] == nil || p["stream"] == nil {
+			t.Errorf("%s lacks generate/stream", name)
+		}
+	}
+	paths := doc["paths"].(map[string]any)
+	for _, path := range []string{"/api/ask", "/v1/answer", "/v1/collections/{collection}/ask"} {
+		ok200 := paths[path].(map[string]any)["post"].(map[string]any)["responses"].(map[string]any)["200"].(map[string]any)
+		es, _ := ok200["content"].(map[string]any)["text/event-stream"].(map[string]any)
+		if es == nil || es["x-events"] == nil {
+			t.Errorf("%s: no text/event-stream response", path)
+		}
+	}
+}
