@@ -116,6 +116,14 @@ type Result struct {
 	PassageTokens int
 	// Truncated reports that part of the passage was not read.
 	Truncated bool
+	// Model names the model that read this input; empty means
+	// Response.Model. A reader that picks a model per input (ScriptRouter)
+	// sets it.
+	Model string
+	// Warning, when not empty, says that the model does not cover the
+	// input's language (most of its characters are unknown to the model's
+	// tokenizer), so the answers are unreliable, and what to use instead.
+	Warning string
 }
 
 // Answer is one answer span. Start and End count code points of the

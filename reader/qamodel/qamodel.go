@@ -105,7 +105,12 @@ func (r *Reader) Read(ctx context.Context, req reader.Request) (reader.Response,
 		for k, a := range res.Answers {
 			answers[k] = reader.Answer{Text: a.Answer, Score: a.Score, Start: a.Start, End: a.End, ByteStart: a.ByteStart, ByteEnd: a.ByteEnd}
 		}
-		out.Results[i] = reader.Result{Answers: answers, Windows: res.Windows, PassageTokens: res.ContextTokens, Truncated: res.Truncated}
+		warning, err := Warning(r.p.Tokenizer(), r.info.ID, req.Inputs[i].Question, req.Inputs[i].Passage)
+		if err != nil {
+			return reader.Response{}, fmt.Errorf("input %d: %w", i, err)
+		}
+		out.Results[i] = reader.Result{Answers: answers, Windows: res.Windows, PassageTokens: res.ContextTokens, Truncated: res.Truncated,
+			Model: r.info.ID, Warning: warning}
 	}
 	out.Timings = reader.Timings{Tokenize: t1.Sub(t0), Queue: timing.Queue, Compute: timing.Compute, Decode: time.Since(t2)}
 	return out, nil
