@@ -94,6 +94,14 @@ func (ws *Workspace) Linear(l *Linear, x []float32, rows int, y []float32, ep te
 	ws.pool.Run(ws.job, &ws.gemm, ws.gemm.Split())
 }
 
+// Run runs t in n pieces over the workspace's pool, for an architecture's
+// own steps (DeBERTa's attention): Task.Do's worker index is below
+// Workers, so it can pick per-worker scratch.
+func (ws *Workspace) Run(t tensor.Task, n int) { ws.pool.Run(ws.job, t, n) }
+
+// Workers is the number of goroutines Run spreads pieces over.
+func (ws *Workspace) Workers() int { return ws.pool.Size() }
+
 // Forward runs the stack over ws.X (batch×seq rows) in place.
 func (ws *Workspace) Forward(s *Stack, batch, seq int) {
 	_ = ws.ForwardContext(context.Background(), s, batch, seq)

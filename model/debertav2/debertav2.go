@@ -6,15 +6,15 @@
 //
 // The attention differs from the post-norm block of package nn, so the
 // whole encoder runs here: Embed computes the embeddings and every layer,
-// and the nn.Stack it reports has no layers. The large products (Q/K/V,
-// output, feed-forward) still run through the workspace's pool; the
-// per-head attention is spread over goroutines that end with the call.
+// and the nn.Stack it reports has no layers. Everything, the products
+// (Q/K/V, output, feed-forward) and the per-head attention alike, runs on
+// the workspace's pool, so a model loaded for one thread uses one.
 package debertav2
 
 import (
 	"fmt"
 	"math"
-	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/askqa/ask/model"
@@ -48,15 +48,14 @@ type Model struct {
 }
 
 // layer is one block. posK and posQ are the relative embeddings projected
-// by this layer's key and query projections (shared or separate), one
-// packed [2·span × headSize] matrix per head: they depend on weights only,
-// so they are computed once at load.
+// by this layer's key and query projections (shared or separate),
+// [2·span × hidden] row-major (see projectRel); nil for a term not used.
 type layer struct {
 	qkv, out   *nn.Linear
 	attnNorm   nn.Norm
 	ff1, ff2   *nn.Linear
 	outNorm    nn.Norm
-	posK, posQ []*tensor.Packed
+	posK, posQ []float32
 }
 
 // Load builds the model from cfg and w. The QA head is nil for bare encoders.
@@ -226,19 +225,16 @@ func (m *Model) loadLayer(w *model.Weights, p string, o *options, rel []float32,
 	return l, nil
 }
 
-// projectRel computes rel·Wᵀ + b ([2·span, hidden]) and packs each head's
-// columns transposed, ready to multiply queries or keys by.
-func (m *Model) projectRel(rel, wt, b []float32) []*tensor.Packed {
+// projectRel computes rel·Wᵀ + b: the relative embeddings projected by a
+// layer's key or query weights, [2·span × hidden] row-major. They depend
+// on weights only, so they are computed once at load; attention multiplies
+// each head's columns by the packed queries or keys.
+func (m *Model) projectRel(rel, wt, b []float32) []float32 {
 	h, n := m.hidden, 2*m.span
 	lin := tensor.PackTransposed(nil, wt, h, h, h)
 	out := make([]float32, n*h)
 	tensor.Gemm(rel, h, n, lin, out, h, b, tensor.EpBias)
-	d := h / m.heads
-	packed := make([]*tensor.Packed, m.heads)
-	for hd := range packed {
-		packed[hd] = tensor.PackTransposed(nil, out[hd*d:], n, d, h)
-	}
-	return packed
+	return out
 }
 
 // QuantizeInt8 runs the Linear layers of every block (Q/K/V, attention
@@ -288,11 +284,14 @@ func (m *Model) Embed(ws *nn.Workspace, in *model.Batch) {
 	big := sc[t*5*h : t*(5*h+max(m.inter, m.embed))]
 
 	m.embeddings(ws, in, big)
-	sp := m.scratch(L)
+	sp := m.scratch(L, ws.Workers())
 	defer m.release(sp)
 	for _, l := range m.layers {
 		ws.Linear(l.qkv, ws.X, t, qkv, tensor.EpBias)
-		m.attention(l, qkv, ctx, ws.Keep, in.Size, L, sp)
+		sp.task = attnTask{m: m, l: l, qkv: qkv, ctx: ctx, keep: ws.Keep, seq: L, perWorker: sp.workers}
+		sp.task.c2pLo, sp.task.c2pN = m.rows(m.c2pIdx, L)
+		sp.task.p2cLo, sp.task.p2cN = m.rows(m.p2cIdx, L)
+		ws.Run(&sp.task, in.Size*m.heads)
 		ws.Linear(l.out, ctx, t, tmp, tensor.EpBias)
 		ws.Norm(l.attnNorm, ws.X, tmp, ws.X, t, h)
 		ff := big[:t*m.inter]
@@ -344,19 +343,23 @@ func (m *Model) embeddings(ws *nn.Workspace, in *model.Batch, buf []float32) {
 	}
 }
 
-// scratch holds one goroutine's attention buffers for sequences up to the
-// length it was made for.
+// scratch holds the attention buffers of one forward pass: one
+// headScratch per pool worker, for sequences up to seq.
 type scratch struct {
 	seq     int
 	workers []*headScratch
+	task    attnTask
 }
 
 type headScratch struct {
-	scores, c2p, p2c []float32
-	keys, values     tensor.Packed
+	scores, c2p, p2c      []float32
+	keys, values, queries tensor.Packed
 }
 
-func (m *Model) scratch(seq int) *scratch {
+// scratch hands out a free scratch that fits seq tokens and workers, or
+// makes one; there are never more than the peak number of concurrent
+// forward passes.
+func (m *Model) scratch(seq, workers int) *scratch {
 	m.mu.Lock()
 	var s *scratch
 	if n := len(m.free); n > 0 {
@@ -364,9 +367,9 @@ func (m *Model) scratch(seq int) *scratch {
 		m.free = m.free[:n-1]
 	}
 	m.mu.Unlock()
-	if s == nil || s.seq < seq {
+	if s == nil || s.seq < seq || len(s.workers) < workers {
 		s = &scratch{seq: seq}
-		for range runtime.GOMAXPROCS(0) {
+		for range workers {
 			s.workers = append(s.workers, &headScratch{
 				scores: make([]float32, seq*seq),
 				c2p:    make([]float32, seq*2*m.span),
@@ -383,76 +386,109 @@ func (m *Model) release(s *scratch) {
 	m.mu.Unlock()
 }
 
-// attention computes the disentangled attention of every (sequence, head)
-// into ctx, spread over the scratch's workers; it returns when all are
-// done.
-func (m *Model) attention(l *layer, qkv, ctx []float32, keep []bool, batch, L int, sp *scratch) {
-	n := batch * m.heads
-	workers := min(len(sp.workers), n)
-	var wg sync.WaitGroup
-	var next sync.Mutex
-	i := 0
-	for w := range workers {
-		wg.Add(1)
-		go func(hs *headScratch) {
-			defer wg.Done()
-			for {
-				next.Lock()
-				job := i
-				i++
-				next.Unlock()
-				if job >= n {
-					return
-				}
-				m.head(l, qkv, ctx, keep, job/m.heads, job%m.heads, L, hs)
-			}
-		}(sp.workers[w])
+// attnTask computes the disentangled attention of one (sequence, head) per
+// piece into ctx, on the workspace's pool.
+type attnTask struct {
+	m         *Model
+	l         *layer
+	qkv, ctx  []float32
+	keep      []bool
+	seq       int
+	perWorker []*headScratch
+	// The rows of the relative embeddings that this length reaches:
+	// c2pLo to c2pLo+c2pN-1 and p2cLo to p2cLo+p2cN-1.
+	c2pLo, c2pN, p2cLo, p2cN int
+}
+
+func (t *attnTask) Do(lo, hi, w int) {
+	for job := lo; job < hi; job++ {
+		t.m.head(t, job/t.m.heads, job%t.m.heads, t.perWorker[w])
 	}
-	wg.Wait()
+}
+
+// rows returns the first row of the relative embeddings that idx maps the
+// distances of a sequence of L tokens to, and how many rows from there to
+// the last one (the buckets are monotonic in the distance, so every row
+// between is reached too).
+func (m *Model) rows(idx []int32, L int) (lo, n int) {
+	if idx == nil {
+		return 0, 0
+	}
+	off := m.maxLen - 1
+	reach := idx[off-(L-1) : off+L]
+	return int(slices.Min(reach)), int(slices.Max(reach)-slices.Min(reach)) + 1
 }
 
 // head is one (sequence b, head hd) of DisentangledSelfAttention.forward:
-// scores = (Q·Kᵀ + c2p + p2c)/√(d·factor), masked, softmax, times V.
-func (m *Model) head(l *layer, qkv, ctx []float32, keep []bool, b, hd, L int, hs *headScratch) {
-	h := m.hidden
+// scores = (Q·Kᵀ + c2p + p2c)/√(d·factor), masked, softmax, times V. The
+// position terms are computed only for the rows of the relative embeddings
+// this length reaches (all 2·span of them from a length of span/2 on with
+// log buckets), as position×token products: the rows are the
+// unpacked operand, so only the queries need packing.
+func (m *Model) head(t *attnTask, b, hd int, hs *headScratch) {
+	h, L, l := m.hidden, t.seq, t.l
 	d := h / m.heads
 	base := b*L*3*h + hd*d
-	q, k, v := qkv[base:], qkv[base+h:], qkv[base+2*h:]
+	q, k, v := t.qkv[base:], t.qkv[base+h:], t.qkv[base+2*h:]
 	tensor.PackTransposed(&hs.keys, k, L, d, 3*h)
 	tensor.Pack(&hs.values, v, L, d, 3*h)
 	scores := hs.scores[:L*L]
 	tensor.Gemm(q, 3*h, L, &hs.keys, scores, L, nil, tensor.EpNone)
 	s := m.scale
-	for j := range scores {
-		scores[j] *= s
+	var c2p, p2c []float32
+	if m.relative && m.c2p {
+		// c2p[r][i] = posK_(lo+r) · Q_i
+		tensor.PackTransposed(&hs.queries, q, L, d, 3*h)
+		c2p = hs.c2p[:t.c2pN*L]
+		tensor.Gemm(l.posK[t.c2pLo*h+hd*d:], h, t.c2pN, &hs.queries, c2p, L, nil, tensor.EpNone)
 	}
-	if m.relative {
-		n := 2 * m.span
-		off := m.maxLen - 1
-		if m.c2p {
-			// c2p[i][r] = Q_i · posK_r; score[i][j] += c2p[i][idx(i-j)].
-			c2p := hs.c2p[:L*n]
-			tensor.Gemm(q, 3*h, L, l.posK[hd], c2p, n, nil, tensor.EpNone)
-			for i := 0; i < L; i++ {
-				row, crow := scores[i*L:(i+1)*L], c2p[i*n:(i+1)*n]
-				for j := range row {
-					row[j] += crow[m.c2pIdx[i-j+off]] * s
-				}
+	if m.relative && m.p2c {
+		// p2c[r][j] = posQ_(lo+r) · K_j
+		p2c = hs.p2c[:t.p2cN*L]
+		tensor.Gemm(l.posQ[t.p2cLo*h+hd*d:], h, t.p2cN, &hs.keys, p2c, L, nil, tensor.EpNone)
+	}
+	off := m.maxLen - 1
+	switch {
+	case c2p != nil && p2c != nil:
+		// score[i][j] += c2p[idx(i-j)][i] + p2c[idx'(j-i)][j], each
+		// scaled as transformers divides each term.
+		for i := 0; i < L; i++ {
+			row := scores[i*L : (i+1)*L]
+			ci := m.c2pIdx[off+i-(L-1) : off+i+1] // ci[L-1-j] = idx(i-j)
+			pi := m.p2cIdx[off-i : off-i+L]       // pi[j] = idx'(j-i)
+			for j := range row {
+				x := row[j] * s
+				x += c2p[(int(ci[L-1-j])-t.c2pLo)*L+i] * s
+				x += p2c[(int(pi[j])-t.p2cLo)*L+j] * s
+				row[j] = x
 			}
 		}
-		if m.p2c {
-			// p2c[j][r] = K_j · posQ_r; score[i][j] += p2c[j][idx'(j-i)].
-			p2c := hs.p2c[:L*n]
-			tensor.Gemm(k, 3*h, L, l.posQ[hd], p2c, n, nil, tensor.EpNone)
-			for i := 0; i < L; i++ {
-				row := scores[i*L : (i+1)*L]
-				for j := range row {
-					row[j] += p2c[j*n+int(m.p2cIdx[j-i+off])] * s
-				}
+	case c2p != nil:
+		for i := 0; i < L; i++ {
+			row := scores[i*L : (i+1)*L]
+			ci := m.c2pIdx[off+i-(L-1) : off+i+1]
+			for j := range row {
+				x := row[j] * s
+				x += c2p[(int(ci[L-1-j])-t.c2pLo)*L+i] * s
+				row[j] = x
 			}
 		}
+	case p2c != nil:
+		for i := 0; i < L; i++ {
+			row := scores[i*L : (i+1)*L]
+			pi := m.p2cIdx[off-i : off-i+L]
+			for j := range row {
+				x := row[j] * s
+				x += p2c[(int(pi[j])-t.p2cLo)*L+j] * s
+				row[j] = x
+			}
+		}
+	default:
+		for j := range scores {
+			scores[j] *= s
+		}
 	}
-	rowKeep := keep[b*L : (b+1)*L]
+	rowKeep := t.keep[b*L : (b+1)*L]
 	allKept := true
 	for _, k := range rowKeep {
 		allKept = allKept && k
@@ -473,5 +509,5 @@ func (m *Model) head(l *layer, qkv, ctx []float32, keep []bool, b, hd, L int, hs
 			}
 		}
 	}
-	tensor.Gemm(scores, L, L, &hs.values, ctx[b*L*h+hd*d:], h, nil, tensor.EpNone)
+	tensor.Gemm(scores, L, L, &hs.values, t.ctx[b*L*h+hd*d:], h, nil, tensor.EpNone)
 }
