@@ -126,6 +126,13 @@ func (e *encoder) validate(in *Batch) error {
 	return nil
 }
 
+// contextEmbedder is an architecture that runs its layers inside Embed
+// (DeBERTa) and, like nn.Workspace.ForwardContext, stops between them once
+// ctx ends.
+type contextEmbedder interface {
+	EmbedContext(ctx context.Context, ws *nn.Workspace, in *Batch) error
+}
+
 func growOut(s []float32, n int) []float32 {
 	if cap(s) < n {
 		return make([]float32, n)
@@ -160,7 +167,13 @@ func (e *encoder) Forward(ctx context.Context, in *Batch, out *Output) (err erro
 
 	st := e.arch.Stack()
 	ws.Reserve(st, in.Size, in.SeqLen, e.arch.ScratchPerToken())
-	e.arch.Embed(ws, in)
+	if ce, ok := e.arch.(contextEmbedder); ok {
+		if err := ce.EmbedContext(ctx, ws, in); err != nil {
+			return err
+		}
+	} else {
+		e.arch.Embed(ws, in)
+	}
 	if err := ws.ForwardContext(ctx, st, in.Size, in.SeqLen); err != nil {
 		return err
 	}

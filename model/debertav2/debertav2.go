@@ -12,6 +12,7 @@
 package debertav2
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -275,11 +276,18 @@ func (m *Model) ScratchPerToken() int { return 5*m.hidden + max(m.inter, m.embed
 // Embed runs the embeddings and the whole encoder, leaving the last hidden
 // state in ws.X.
 func (m *Model) Embed(ws *nn.Workspace, in *model.Batch) {
+	_ = m.EmbedContext(context.Background(), ws, in)
+}
+
+// EmbedContext is Embed, checking ctx before each layer as
+// nn.Workspace.ForwardContext does for the other architectures: a
+// cancelled request stops within one layer and gets ctx's error.
+func (m *Model) EmbedContext(ctx context.Context, ws *nn.Workspace, in *model.Batch) error {
 	h, L := m.hidden, in.SeqLen
 	t := in.Size * L
 	sc := ws.Scratch
 	qkv := sc[:t*3*h]
-	ctx := sc[t*3*h : t*4*h]
+	att := sc[t*3*h : t*4*h] // the attention heads' output
 	tmp := sc[t*4*h : t*5*h]
 	big := sc[t*5*h : t*(5*h+max(m.inter, m.embed))]
 
@@ -287,18 +295,22 @@ func (m *Model) Embed(ws *nn.Workspace, in *model.Batch) {
 	sp := m.scratch(L, ws.Workers())
 	defer m.release(sp)
 	for _, l := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		ws.Linear(l.qkv, ws.X, t, qkv, tensor.EpBias)
-		sp.task = attnTask{m: m, l: l, qkv: qkv, ctx: ctx, keep: ws.Keep, seq: L, perWorker: sp.workers}
+		sp.task = attnTask{m: m, l: l, qkv: qkv, att: att, keep: ws.Keep, seq: L, perWorker: sp.workers}
 		sp.task.c2pLo, sp.task.c2pN = m.rows(m.c2pIdx, L)
 		sp.task.p2cLo, sp.task.p2cN = m.rows(m.p2cIdx, L)
 		ws.Run(&sp.task, in.Size*m.heads)
-		ws.Linear(l.out, ctx, t, tmp, tensor.EpBias)
+		ws.Linear(l.out, att, t, tmp, tensor.EpBias)
 		ws.Norm(l.attnNorm, ws.X, tmp, ws.X, t, h)
 		ff := big[:t*m.inter]
 		ws.Linear(l.ff1, ws.X, t, ff, m.ffEp)
 		ws.Linear(l.ff2, ff, t, tmp, tensor.EpBias)
 		ws.Norm(l.outNorm, ws.X, tmp, ws.X, t, h)
 	}
+	return nil
 }
 
 // embeddings writes LayerNorm(word (+ position) (+ token type), projected
@@ -387,11 +399,11 @@ func (m *Model) release(s *scratch) {
 }
 
 // attnTask computes the disentangled attention of one (sequence, head) per
-// piece into ctx, on the workspace's pool.
+// piece into att, on the workspace's pool.
 type attnTask struct {
 	m         *Model
 	l         *layer
-	qkv, ctx  []float32
+	qkv, att  []float32
 	keep      []bool
 	seq       int
 	perWorker []*headScratch
@@ -509,5 +521,5 @@ func (m *Model) head(t *attnTask, b, hd int, hs *headScratch) {
 			}
 		}
 	}
-	tensor.Gemm(scores, L, L, &hs.values, t.ctx[b*L*h+hd*d:], h, nil, tensor.EpNone)
+	tensor.Gemm(scores, L, L, &hs.values, t.att[b*L*h+hd*d:], h, nil, tensor.EpNone)
 }

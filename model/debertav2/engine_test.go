@@ -5,9 +5,11 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/askqa/ask/engine"
@@ -106,4 +108,53 @@ func TestLoadFromMemory(t *testing.T) {
 	}
 	defer enc.Close()
 	compareQA(t, enc, filepath.Join("testdata", "v3-qa"))
+}
+
+// cancelAfter is a context whose Err turns to Canceled after n checks: the
+// injected fault of "the client left during layer n".
+type cancelAfter struct {
+	context.Context
+	n, checks int
+}
+
+func (c *cancelAfter) Err() error {
+	c.checks++
+	if c.checks > c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestForwardStopsBetweenLayers checks that a forward pass checks its
+// context before every layer (DeBERTa runs its layers itself, outside
+// nn.Workspace.ForwardContext): a cancelled request stops within one layer
+// with ctx's error, and the next one on the same encoder is unharmed.
+func TestForwardStopsBetweenLayers(t *testing.T) {
+	dir := filepath.Join("testdata", "v2-qa") // 3 layers
+	enc, err := engine.Load(dir, engine.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	in := model.Batch{Size: 1, SeqLen: 6, InputIDs: []int32{1, 5, 6, 7, 8, 2}}
+	var want, got model.Output
+	if err := enc.Forward(context.Background(), &in, &want); err != nil {
+		t.Fatal(err)
+	}
+	// One check on entry to Forward, then one before each of the 3 layers.
+	for n := 1; n <= 3; n++ {
+		ctx := &cancelAfter{Context: context.Background(), n: n}
+		if err := enc.Forward(ctx, &in, &got); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled after %d checks: err %v", n, err)
+		}
+		if ctx.checks != n+1 {
+			t.Errorf("cancelled after %d checks: %d checks, want %d (it ran on past the cancellation)", n, ctx.checks, n+1)
+		}
+	}
+	if err := enc.Forward(context.Background(), &in, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.StartLogits, want.StartLogits) || !slices.Equal(got.EndLogits, want.EndLogits) {
+		t.Error("a pass after cancelled ones differs from the first")
+	}
 }
