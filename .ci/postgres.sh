@@ -19,6 +19,13 @@
 #                              (a superuser; the database has the vector extension)
 #   ASK_TEST_POSTGRES_RESTART  a shell command that restarts the server
 #                              (the fault tests run it)
+#   ASK_TEST_POSTGRES_STOP     a shell command that stops the server, keeping
+#                              its data (fast shutdown: sessions are cut)
+#   ASK_TEST_POSTGRES_START    a shell command that starts it again, on the
+#                              same port, and waits until it accepts
+#                              connections
+#
+# ask_pg_stop_server and ask_pg_start_server run those two from the shell.
 #
 # Written to be sourced by a `set -euo pipefail` script: on failure it
 # prints what went wrong with the server log and returns 1 (exits 1 when
@@ -113,9 +120,16 @@ ask_pg_start() {
 
   export ASK_TEST_POSTGRES_URL="$admin/ask_test?sslmode=disable"
   export ASK_TEST_POSTGRES_RESTART="${run[*]} $bin/pg_ctl -D $base/data -l $base/data/server.log -o '$opts' -m fast -w -t 60 restart"
+  export ASK_TEST_POSTGRES_STOP="${run[*]} $bin/pg_ctl -D $base/data -m fast -w -t 60 stop"
+  export ASK_TEST_POSTGRES_START="${run[*]} $bin/pg_ctl -D $base/data -l $base/data/server.log -o '$opts' -w -t 60 start"
   export ASK_PG_BASE="$base" ASK_PG_BIN="$bin"
   echo "ASK_TEST_POSTGRES_URL=$ASK_TEST_POSTGRES_URL"
 }
+
+# ask_pg_stop_server stops the server but keeps its data, to simulate an
+# outage; ask_pg_start_server brings it back.
+ask_pg_stop_server() { sh -c "$ASK_TEST_POSTGRES_STOP" >/dev/null; }
+ask_pg_start_server() { sh -c "$ASK_TEST_POSTGRES_START" >/dev/null; }
 
 # ask_pg_stop stops the server started by ask_pg_start and removes its data.
 ask_pg_stop() {
@@ -124,7 +138,7 @@ ask_pg_stop() {
   if [ "$(id -u)" = 0 ]; then run=(runuser -u askpg --); fi
   "${run[@]}" "$ASK_PG_BIN/pg_ctl" -D "$ASK_PG_BASE/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$ASK_PG_BASE"
-  unset ASK_PG_BASE ASK_PG_BIN ASK_TEST_POSTGRES_URL ASK_TEST_POSTGRES_RESTART
+  unset ASK_PG_BASE ASK_PG_BIN ASK_TEST_POSTGRES_URL ASK_TEST_POSTGRES_RESTART ASK_TEST_POSTGRES_STOP ASK_TEST_POSTGRES_START
 }
 
 if ! ask_pg_start; then

@@ -68,7 +68,10 @@ type Response struct {
 	Passages []retrieve.Passage
 	// Reader is the reader's kind, Model its model.
 	Reader, Model string
-	Timings       Timings
+	// Warning is the reader's warning that its model does not cover the
+	// question's language (reader.Result.Warning), or empty.
+	Warning string
+	Timings Timings
 }
 
 // Timings split an Ask.
@@ -160,6 +163,13 @@ func (a *Asker) Ask(ctx context.Context, r Request) (Response, error) {
 		return Response{}, fmt.Errorf("read %d passages: %w", len(ps), err)
 	}
 	resp.Timings.Read = rr.Timings
+	// A reader that picks its model by the question (reader.ScriptRouter)
+	// names it on each result; the first warning (a model that does not
+	// cover the question's language) speaks for all.
+	for _, res := range rr.Results {
+		resp.Model = cmp.Or(res.Model, resp.Model)
+		resp.Warning = cmp.Or(resp.Warning, res.Warning)
+	}
 	var cands []candidate
 	for i, res := range rr.Results {
 		for _, an := range res.Answers {

@@ -9,7 +9,7 @@ import (
 // it; mode is the retrieval mode that found the passages.
 func APIResponse(resp Response, mode string) api.CollectionAskResponse {
 	out := api.CollectionAskResponse{NoAnswer: resp.NoAnswer, Answers: make([]api.CollectionAnswer, len(resp.Answers)),
-		Passages: APIPassages(resp.Passages), Reader: resp.Reader, Model: resp.Model, Mode: mode,
+		Passages: APIPassages(resp.Passages), Reader: resp.Reader, Model: resp.Model, Warning: resp.Warning, Mode: mode,
 		Timings: api.AskTimings{RetrieveMS: ms(resp.Timings.Retrieve.Microseconds()), QueueMS: ms(resp.Timings.Read.Queue.Microseconds()),
 			ReadMS: ms((resp.Timings.Read.Tokenize + resp.Timings.Read.Compute + resp.Timings.Read.Decode).Microseconds())}}
 	for i, an := range resp.Answers {

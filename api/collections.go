@@ -198,8 +198,11 @@ type CollectionAskResponse struct {
 	Passages []Passage          `json:"passages"`
 	Reader   string             `json:"reader"`
 	Model    string             `json:"model,omitempty"`
-	Mode     string             `json:"mode"`
-	Timings  AskTimings         `json:"timings"`
+	// Warning is AnswerResponse.Warning: the model does not cover the
+	// question's language.
+	Warning string     `json:"warning,omitempty"`
+	Mode    string     `json:"mode"`
+	Timings AskTimings `json:"timings"`
 }
 
 // AskTimings split a question over a collection, in milliseconds.

@@ -158,6 +158,10 @@ type Answer struct {
 // clients written for the Python pipeline).
 type AskAnswer struct {
 	Answer
+	// Model names the model that answered (when the server holds one).
+	Model string `json:"model,omitempty"`
+	// Warning is AnswerResponse.Warning.
+	Warning string   `json:"warning,omitempty"`
 	Timings *Timings `json:"timings,omitempty"`
 }
 
@@ -202,8 +206,13 @@ type AnswerResponse struct {
 	ContextTokens int `json:"context_tokens"`
 	// Truncated reports that part of the context was not read (for example
 	// a window limit was reached).
-	Truncated bool    `json:"truncated"`
-	Timings   Timings `json:"timings"`
+	Truncated bool `json:"truncated"`
+	// Warning, when present, says that the model does not cover the
+	// question's language (most of its characters are unknown to the
+	// model's tokenizer), so the answers are unreliable, and which model
+	// to use instead.
+	Warning string  `json:"warning,omitempty"`
+	Timings Timings `json:"timings"`
 }
 
 // ModelInfo describes what a server answers with: GET /v1/models.

@@ -67,7 +67,7 @@ func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error
 	for _, s := range skipped {
 		fmt.Fprintf(env.Stderr, "skip %s: not a type ask reads\n", s)
 	}
-	store, err := openKB(ctx, env, *kf.data, true)
+	store, err := openKB(ctx, env, *kf.data, *kf.db, true)
 	if err != nil {
 		return err
 	}

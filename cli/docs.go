@@ -39,7 +39,7 @@ func runDocs(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := openKB(ctx, env, *kf.data, false)
+	store, err := openKB(ctx, env, *kf.data, *kf.db, false)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/chunk"
 	"github.com/askqa/ask/embed"
-	"github.com/askqa/ask/kb/sqlite"
+	"github.com/askqa/ask/kb"
+	"github.com/askqa/ask/kb/kbopen"
 	"github.com/askqa/ask/tokenizer"
 )
 
@@ -24,14 +25,19 @@ const defaultCollection = "default"
 type kbFlags struct {
 	collection *string
 	data       *string
+	db         *string
 }
 
 func addKBFlags(fs *flag.FlagSet) kbFlags {
 	return kbFlags{
 		collection: fs.String("collection", defaultCollection, "the collection of documents"),
 		data:       fs.String("data", "", "data folder holding the knowledge base (default: $ASK_DATA, else $XDG_DATA_HOME/ask, else ~/.local/share/ask)"),
+		db:         fs.String("db", "", dbUsage),
 	}
 }
+
+// dbUsage is the help of every command's --db flag.
+const dbUsage = "knowledge-base database: postgres://user:password@host:5432/db for a PostgreSQL with pgvector (as ask serve --db), or sqlite:PATH (default: $ASK_DB, else kb.db in the data folder)"
 
 // dataDir is --data, else ASK_DATA, else the XDG data folder.
 func dataDir(env Env, flagValue string) (string, error) {
@@ -55,23 +61,29 @@ func dataDir(env Env, flagValue string) (string, error) {
 	return filepath.Join(home, ".local", "share", "ask"), nil
 }
 
-// openKB opens the knowledge base of the data folder, creating both when
-// create is set; without it a missing knowledge base is an error that says
-// how to make one.
-func openKB(ctx context.Context, env Env, flagValue string, create bool) (*sqlite.Store, error) {
-	dir, err := dataDir(env, flagValue)
-	if err != nil {
-		return nil, err
+// openKB opens the knowledge base --db (else ASK_DB) names, by default
+// kb.db in the data folder (see kbopen.Open), creating the SQLite file and
+// its folder when create is set; without it a missing SQLite knowledge base
+// is an error that says how to make one. A PostgreSQL database that cannot
+// be used fails here with the fix in the message.
+func openKB(ctx context.Context, env Env, dataFlag, dbFlag string, create bool) (kb.Store, error) {
+	dbURL := dbFlag
+	if dbURL == "" {
+		dbURL = env.Getenv("ASK_DB")
 	}
-	path := filepath.Join(dir, "kb.db")
-	if !create {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no knowledge base in %s: add documents first (ask add --data %s PATH...)", dir, dir)
+	var dir string
+	if dbURL == "" {
+		d, err := dataDir(env, dataFlag)
+		if err != nil {
+			return nil, err
 		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create the data folder: %w", err)
+		dir = d
 	}
-	return sqlite.Open(ctx, path)
+	s, err := kbopen.Open(ctx, dbURL, dir, create)
+	if errors.Is(err, kbopen.ErrNoKB) {
+		return nil, fmt.Errorf("no knowledge base in %s: add documents first (ask add --data %s PATH...)", dir, dir)
+	}
+	return s, err
 }
 
 // kbModels loads the models the knowledge-base commands need; tests give

@@ -25,14 +25,15 @@ import (
 // collectionFlags are the flags of the commands that answer from a
 // collection instead of a given text.
 type collectionFlags struct {
-	collection, data, mode *string
-	passages               *int
+	collection, data, db, mode *string
+	passages                   *int
 }
 
 func addCollectionFlags(fs flagAdder) collectionFlags {
 	return collectionFlags{
 		collection: fs.String("collection", "", "answer from this collection of documents (see ask add) instead of a given text"),
 		data:       fs.String("data", "", "data folder holding the knowledge base (default: $ASK_DATA, else $XDG_DATA_HOME/ask, else ~/.local/share/ask)"),
+		db:         fs.String("db", "", dbUsage),
 		mode:       fs.String("mode", "", "retrieval: hybrid (the default for collections with vectors), lexical or dense"),
 		passages:   fs.Int("passages", 10, "retrieved passages the reader reads per question"),
 	}
@@ -64,7 +65,7 @@ func (c *collectionAsker) Close() error {
 // openCollectionAsker opens the knowledge base, the collection's own
 // embedding model (the one its vectors came from) and the QA model.
 func openCollectionAsker(ctx context.Context, env Env, cf collectionFlags, modelRef string, threads int) (*collectionAsker, error) {
-	store, err := openKB(ctx, env, *cf.data, false)
+	store, err := openKB(ctx, env, *cf.data, *cf.db, false)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func searchCmd(ctx context.Context, env Env, args []string, models *kbModels) er
 		}
 		f.Metadata[k] = v
 	}
-	store, err := openKB(ctx, env, *kf.data, false)
+	store, err := openKB(ctx, env, *kf.data, *kf.db, false)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/sentence"
 	"github.com/askqa/ask/ingest"
+	"github.com/askqa/ask/kb/kbopen"
 	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/reader/qamodel"
 	"github.com/askqa/ask/sched"
@@ -127,7 +128,10 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		}
 	}()
 
-	knowledge, closeKB := openServeKB(ctx, env, *cfg, log, embedder, model)
+	knowledge, closeKB, err := openServeKB(ctx, env, *cfg, log, embedder, model)
+	if err != nil {
+		return err
+	}
 	defer closeKB()
 
 	srv, err := server.New(server.Options{
@@ -200,32 +204,46 @@ func loadServeEmbedder(ctx context.Context, env Env, cfg config.Config, log *slo
 	}, nil
 }
 
-// openServeKB opens the knowledge base of --data for the collection
-// routes, with the served embedder for chunks and queries. A knowledge base
-// that cannot be opened (a read-only home, say) is logged and left out:
-// the rest of the server still answers.
-func openServeKB(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, emb embed.Embedder, model *sentence.Model) (*server.Knowledge, func()) {
+// openServeKB opens the knowledge base for the collection routes, with
+// the served embedder for chunks and queries: the database --db names
+// (PostgreSQL shared by replicas), else kb.db in --data. A --db that cannot
+// be used stops serve with the fix in the error: a replica without its
+// shared database would answer 404s. The default SQLite file that cannot be
+// opened (a read-only home, say) is logged and left out: the rest of the
+// server still answers.
+func openServeKB(ctx context.Context, env Env, cfg config.Config, log *slog.Logger, emb embed.Embedder, model *sentence.Model) (*server.Knowledge, func(), error) {
 	noop := func() {}
-	if cfg.Data == "none" {
-		return nil, noop
+	if cfg.DB == "" && cfg.Data == "none" {
+		return nil, noop, nil
 	}
-	store, err := openKB(ctx, env, cfg.Data, true)
+	data := cfg.Data
+	if data == "none" {
+		data = ""
+	}
+	store, err := openKB(ctx, env, data, cfg.DB, true)
 	if err != nil {
+		if cfg.DB != "" {
+			return nil, nil, fmt.Errorf("--db (ASK_DB): %w", err)
+		}
 		log.Warn("no knowledge base: /v1/collections is off", "err", err, "fix", "give --data a writable folder")
-		return nil, noop
+		return nil, noop, nil
 	}
 	in := &ingest.Ingester{Store: store}
 	if emb != nil {
 		in.Embedder, in.Tokenizer = emb, chunk.FromTokenizer(model.Tokenizer())
 		in.Chunk.MaxTokens = chunkTokens(emb.Info())
 	}
-	dir, _ := dataDir(env, cfg.Data)
-	log.Info("knowledge base open", "data", dir)
+	if cfg.DB != "" {
+		log.Info("knowledge base open", "db", kbopen.Describe(cfg.DB))
+	} else {
+		dir, _ := dataDir(env, data)
+		log.Info("knowledge base open", "data", dir)
+	}
 	return &server.Knowledge{Store: store, Ingester: in, Embedder: emb, MaxUploadBytes: cfg.MaxUploadBytes}, func() {
 		if err := store.Close(); err != nil {
 			log.Error("closing the knowledge base", "err", err)
 		}
-	}
+	}, nil
 }
 
 // pickReader applies --reader: the model when one loads, the lexical reader

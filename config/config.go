@@ -79,6 +79,10 @@ type Config struct {
 	// Data is the folder holding the knowledge base (kb.db); empty: the
 	// XDG data folder. "none" serves no knowledge base.
 	Data string
+	// DB is the knowledge base's database URL: empty for kb.db in Data
+	// (SQLite), postgres://user:password@host:5432/db for a PostgreSQL
+	// with pgvector that several replicas share (see kb/kbopen).
+	DB string
 	// MaxUploadBytes bounds one document upload request.
 	MaxUploadBytes int64
 
@@ -163,6 +167,8 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*intValue)(&c.MaxEmbedInputs) }},
 		{"data", "ASK_DATA", "folder of the knowledge base behind /v1/collections (default $XDG_DATA_HOME/ask, else ~/.local/share/ask; \"none\": no knowledge base)",
 			func(c *Config) flag.Value { return (*stringValue)(&c.Data) }},
+		{"db", "ASK_DB", "knowledge-base database: postgres://user:password@host:5432/db (PostgreSQL with pgvector, shared by replicas; prefer the environment: flags show in ps) or sqlite:PATH; empty: kb.db in --data",
+			func(c *Config) flag.Value { return (*secretValue)(&c.DB) }},
 		{"max-upload-bytes", "ASK_MAX_UPLOAD_BYTES", "largest document upload request in bytes",
 			func(c *Config) flag.Value { return (*int64Value)(&c.MaxUploadBytes) }},
 		{"log-format", "ASK_LOG_FORMAT", "log format: text or json",
@@ -208,7 +214,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, error) {
 }
 
 func redact(s setting, raw string) string {
-	if s.env == "ASK_API_KEY" {
+	if s.env == "ASK_API_KEY" || s.env == "ASK_DB" {
 		return "…"
 	}
 	return raw

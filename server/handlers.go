@@ -74,10 +74,11 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		s.askGenerated(w, r, gen, req.Inputs[0], resps[0], t)
 		return
 	}
+	setWarningHeader(w, resps)
 	if len(resps) == 1 {
 		answers := pipelineAnswers(resps[0])
 		if len(answers) == 1 {
-			writeJSON(w, r, http.StatusOK, api.AskAnswer{Answer: answers[0], Timings: &t})
+			writeJSON(w, r, http.StatusOK, api.AskAnswer{Answer: answers[0], Model: resps[0].Model, Warning: resps[0].Warning, Timings: &t})
 			return
 		}
 		writeJSON(w, r, http.StatusOK, answers)
@@ -93,6 +94,18 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, r, http.StatusOK, out)
+}
+
+// setWarningHeader repeats the first answer's warning (see
+// api.AnswerResponse.Warning) in an Ask-Warning header, which the
+// pipeline's list shapes of /api/ask have no field for.
+func setWarningHeader(w http.ResponseWriter, resps []api.AnswerResponse) {
+	for _, r := range resps {
+		if r.Warning != "" {
+			w.Header().Set("Ask-Warning", r.Warning)
+			return
+		}
+	}
 }
 
 // pipelineAnswers converts spans to the Python pipeline's answers; never nil,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -49,8 +50,8 @@ func readerParams(p api.Params) reader.Params {
 // the whole read.
 func readResult(resp reader.Response, res reader.Result, info api.ModelInfo) api.AnswerResponse {
 	out := api.AnswerResponse{
-		Reader: resp.Kind, Model: resp.Model, Windows: res.Windows, ContextTokens: res.PassageTokens,
-		Truncated: res.Truncated, Answers: make([]api.Span, len(res.Answers)),
+		Reader: resp.Kind, Model: cmp.Or(res.Model, resp.Model), Windows: res.Windows, ContextTokens: res.PassageTokens,
+		Truncated: res.Truncated, Warning: res.Warning, Answers: make([]api.Span, len(res.Answers)),
 		Timings: api.Timings{QueueMS: durMS(resp.Timings.Queue), TokenizeMS: durMS(resp.Timings.Tokenize),
 			ComputeMS: durMS(resp.Timings.Compute), DecodeMS: durMS(resp.Timings.Decode)},
 	}

@@ -195,7 +195,11 @@ func TestAskShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			if m, ok := got.(map[string]any); ok {
+				if m["model"] != "test/model" {
+					t.Errorf("model %v, want test/model", m["model"])
+				}
 				delete(m, "timings")
+				delete(m, "model")
 			}
 			var want any
 			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {

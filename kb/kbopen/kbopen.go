@@ -78,3 +78,13 @@ func redact(u string) string {
 	}
 	return u
 }
+
+// Describe names the database dbURL points at for logs, without its
+// password: "postgres://…@host:5432/db", or the SQLite path.
+func Describe(dbURL string) string {
+	u := redact(dbURL)
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}

@@ -20,7 +20,7 @@
 // the default m=16, ef_construction=64 is typically above 0.95). Searches
 // run with hnsw.ef_search = max(40, K) and hnsw.iterative_scan =
 // strict_order, so filters and chunks left dead by replaced documents do not
-// shorten the result list. Collections of more than 2000 dimensions (the
+// shorten the result list; the URL parameter hnsw_ef_search raises the 40. Collections of more than 2000 dimensions (the
 // HNSW limit of the vector type) get no index and are searched exactly.
 //
 // # Lexical search
@@ -101,12 +101,19 @@ const maxIndexedDim = 2000
 // application's goose migrations in the same database do not wait on ours.
 const migrationLockID = 0x61736b6b62 // "askkb"
 
+// DefaultEfSearch is the HNSW candidate list length of a vector search
+// when the URL does not set hnsw_ef_search (pgvector's default).
+const DefaultEfSearch = 40
+
 // Store is a kb.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
 	// where names the database for messages (host, port, database; no
 	// password).
 	where string
+	// efSearch is the HNSW candidate list length of vector searches (at
+	// least K of the query).
+	efSearch int
 }
 
 var _ kb.Store = (*Store)(nil)
@@ -115,7 +122,17 @@ var _ kb.Store = (*Store)(nil)
 // any form pgx accepts, including pool_max_conns and search_path),
 // checks the server and the vector extension, and brings the schema up to
 // date. The errors say what to change.
+//
+// One parameter of the URL is ask's own and not sent to the server:
+// hnsw_ef_search=N (1 to 1000, default 40) is how many candidates the HNSW
+// index collects per vector search (pgvector's hnsw.ef_search; a search
+// of K hits uses at least K). Higher finds more of the exact top K, at
+// the cost of time; see BENCHMARKS.md for what it gives.
 func Open(ctx context.Context, url string) (*Store, error) {
+	url, ef, err := efSearchParam(url)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL; do not echo a password.
@@ -134,12 +151,40 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open knowledge base on PostgreSQL %s: %w", where, err)
 	}
-	s := &Store{pool: pool, where: where}
+	s := &Store{pool: pool, where: where, efSearch: ef}
 	if err := s.setUp(ctx, cfg.ConnConfig.User, cfg.ConnConfig.Database); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open knowledge base on PostgreSQL %s: %w", where, err)
 	}
 	return s, nil
+}
+
+// efSearchParam removes hnsw_ef_search from the query of a URL (pgx would
+// send an unknown parameter to the server, which refuses it) and returns
+// its value, DefaultEfSearch when absent.
+func efSearchParam(url string) (string, int, error) {
+	q := strings.IndexByte(url, '?')
+	if q < 0 || !strings.Contains(url, "://") {
+		return url, DefaultEfSearch, nil
+	}
+	ef := DefaultEfSearch
+	var keep []string
+	for _, kv := range strings.Split(url[q+1:], "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "hnsw_ef_search" {
+			keep = append(keep, kv)
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return "", 0, fmt.Errorf("open knowledge base: hnsw_ef_search=%q in the PostgreSQL URL: want a number from 1 to 1000 (default %d)", v, DefaultEfSearch)
+		}
+		ef = n
+	}
+	if len(keep) == 0 {
+		return url[:q], ef, nil
+	}
+	return url[:q+1] + strings.Join(keep, "&"), ef, nil
 }
 
 // redact removes the password of url from err's message.

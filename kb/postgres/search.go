@@ -83,7 +83,7 @@ func (s *Store) Search(ctx context.Context, collection string, q kb.Query) (kb.R
 			}
 		}
 		if q.Vector != nil {
-			if res.Vector, err = vector(ctx, tx, col, q); err != nil {
+			if res.Vector, err = vector(ctx, tx, col, q, s.efSearch); err != nil {
 				return fmt.Errorf("vector search: %w", err)
 			}
 		}
@@ -163,14 +163,14 @@ func lexical(ctx context.Context, tx pgx.Tx, col collRow, q kb.Query) ([]kb.Hit,
 	return collectHits(rows)
 }
 
-func vector(ctx context.Context, tx pgx.Tx, col collRow, q kb.Query) ([]kb.Hit, error) {
+func vector(ctx context.Context, tx pgx.Tx, col collRow, q kb.Query, efSearch int) ([]kb.Hit, error) {
 	if col.dim == 0 {
 		return nil, fmt.Errorf("%w: collection has no vectors (it was created without an embedder): search it by text", kb.ErrInvalid)
 	}
 	// ef_search bounds the candidates HNSW collects (1000 at most); the
 	// iterative scan goes on past them when filters or dead rows leave
 	// fewer than K.
-	ef := min(max(40, q.K), 1000)
+	ef := min(max(efSearch, q.K), 1000)
 	if _, err := tx.Exec(ctx, "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
 		strconv.Itoa(ef)); err != nil {
 		return nil, err

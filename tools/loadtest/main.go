@@ -5,6 +5,13 @@
 //
 //	go run ./tools/loadtest -url http://127.0.0.1:8080 -n 10000 -c 1,8,32 \
 //	    -squad ../shared/data/squad/dev-v1.1-public.json -pid $(pgrep -n ask)
+//
+// -mode kb mixes document ingest and questions over a collection, sent in
+// turn to one or more replicas, and with -pg reports the database
+// connections in use (see kb.go):
+//
+//	go run ./tools/loadtest -mode kb -url http://127.0.0.1:8081,http://127.0.0.1:8082 \
+//	    -collection load -ingest-every 5 -n 2000 -c 8 -pg "$ASK_DB"
 package main
 
 import (
@@ -47,8 +54,12 @@ func main() {
 }
 
 type options struct {
-	base        *url.URL
+	base *url.URL
+	// targets are the servers requests go to in turn (base is the first).
+	targets     []*url.URL
 	path        string
+	next        func(i int) request
+	pg          *pgSampler
 	n           int
 	levels      []int
 	bodies      [][]byte
@@ -76,6 +87,20 @@ type result struct {
 	RSSAfterKB  int64    `json:"rss_after_kb,omitempty"`
 	HWMAfterKB  int64    `json:"rss_peak_kb,omitempty"`
 	Stopped     string   `json:"stopped,omitempty"`
+	// Kinds splits a mixed run (-mode kb) by request kind.
+	Kinds []kindResult `json:"kinds,omitempty"`
+	// DB is the database's connections during the level (-pg).
+	DB *connStats `json:"db,omitempty"`
+}
+
+// kindResult is one kind of request's share of a level.
+type kindResult struct {
+	Kind     string  `json:"kind"`
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	RPS      float64 `json:"throughput_rps"`
+	P50MS    float64 `json:"p50_ms"`
+	P99MS    float64 `json:"p99_ms"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -137,7 +162,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func parse(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rawURL := fs.String("url", "http://127.0.0.1:8080", "server base URL (loopback only)")
+	rawURL := fs.String("url", "http://127.0.0.1:8080", "server base URL (loopback only); several, comma-separated, get requests in turn")
+	mode := fs.String("mode", "route", "route: POST the bodies to -path; kb: mix document ingest and questions over -collection")
+	collection := fs.String("collection", "load", "kb mode: the collection to add documents to and ask")
+	ingestEvery := fs.Int("ingest-every", 5, "kb mode: every Nth request adds a document (0: questions only)")
+	pgURL := fs.String("pg", "", "kb mode: PostgreSQL URL of the replicas' database, to sample its connections (pg_stat_activity)")
 	path := fs.String("path", "/api/ask", "route to POST to")
 	n := fs.Int("n", 1000, "requests per concurrency level")
 	levels := fs.String("c", "1,8,32", "comma-separated concurrency levels")
@@ -155,10 +184,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	base, err := loopbackURL(*rawURL)
-	if err != nil {
-		return nil, err
+	var targets []*url.URL
+	for _, raw := range strings.Split(*rawURL, ",") {
+		u, err := loopbackURL(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, u)
 	}
+	base := targets[0]
 	if *n < 1 || *n > maxRequests {
 		return nil, fmt.Errorf("-n must be from 1 to %d", maxRequests)
 	}
@@ -180,6 +214,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("give -body or -squad, not both")
 	}
 	var bodies [][]byte
+	var err error
 	switch {
 	case *bodyFile != "":
 		bodies, err = loadBodies(*bodyFile)
@@ -194,8 +229,33 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if !strings.HasPrefix(*path, "/") {
 		return nil, fmt.Errorf("-path %q must start with /", *path)
 	}
-	return &options{base: base, path: *path, n: *n, levels: ls, bodies: bodies, pid: *pid, timeout: *timeout,
-		maxDuration: *maxDur, warmup: *warmup, apiKey: *apiKey, jsonOut: *jsonOut}, nil
+	o := &options{base: base, targets: targets, path: *path, n: *n, levels: ls, bodies: bodies, pid: *pid, timeout: *timeout,
+		maxDuration: *maxDur, warmup: *warmup, apiKey: *apiKey, jsonOut: *jsonOut}
+	o.next = func(i int) request { return request{path: o.path, body: o.bodies[i%len(o.bodies)]} }
+	switch *mode {
+	case "route":
+		if *pgURL != "" {
+			return nil, errors.New("-pg goes with -mode kb")
+		}
+	case "kb":
+		if *bodyFile != "" {
+			return nil, errors.New("-mode kb makes its own bodies: give -squad (documents and questions) or nothing (synthetic ones), not -body")
+		}
+		if *ingestEvery < 0 || *collection == "" || strings.ContainsAny(*collection, "/?#%") {
+			return nil, fmt.Errorf("-mode kb needs -ingest-every ≥ 0 and a collection name without / ? # %%")
+		}
+		mix, err := newKBMix(*collection, *ingestEvery, *squad)
+		if err != nil {
+			return nil, err
+		}
+		o.next = mix.request
+		if *pgURL != "" {
+			o.pg = &pgSampler{url: *pgURL}
+		}
+	default:
+		return nil, fmt.Errorf("-mode %q: want route or kb", *mode)
+	}
+	return o, nil
 }
 
 // loopbackURL accepts only http(s) URLs whose host is a loopback IP or
@@ -306,9 +366,10 @@ func level(ctx context.Context, client *http.Client, o *options, c, n int) resul
 	defer cancel()
 	r := result{Concurrency: c}
 	r.RSSBeforeKB, _ = rss(o.pid)
-	target := o.base.JoinPath(o.path).String()
 	lat := make([]time.Duration, n)
 	ok := make([]bool, n)
+	kindOf := make([]string, n)
+	stopSampler := startSampler(ctx, o.pg)
 	var next atomic.Int64
 	var mu sync.Mutex
 	kinds := map[string]int{}
@@ -321,21 +382,31 @@ func level(ctx context.Context, client *http.Client, o *options, c, n int) resul
 				if i >= n || ctx.Err() != nil {
 					return
 				}
+				rq := o.next(i)
+				kindOf[i] = rq.kind
+				target := o.targets[i%len(o.targets)].JoinPath(rq.path).String()
 				t0 := time.Now()
-				kind := send(ctx, client, target, o.apiKey, o.bodies[i%len(o.bodies)])
+				kind := send(ctx, client, target, o.apiKey, rq.body)
 				lat[i] = time.Since(t0)
 				if kind == "" {
 					ok[i] = true
 					continue
 				}
 				mu.Lock()
-				kinds[kind]++
+				kinds[strings.TrimSpace(rq.kind+" "+kind)]++
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	db, err := stopSampler()
+	if err != nil {
+		mu.Lock()
+		kinds[err.Error()]++
+		mu.Unlock()
+	}
+	r.DB = db
 	done := min(int(next.Load()), n)
 	if ctx.Err() != nil && done < n {
 		r.Stopped = fmt.Sprintf("stopped after %v (%d of %d requests)", o.maxDuration, done, n)
@@ -366,7 +437,41 @@ func level(ctx context.Context, client *http.Client, o *options, c, n int) resul
 		r.MaxMS = ms(good[len(good)-1])
 	}
 	r.RSSAfterKB, r.HWMAfterKB = rss(o.pid)
+	r.Kinds = splitKinds(kindOf[:done], lat, ok, elapsed)
 	return r
+}
+
+// splitKinds measures each kind of request of a mixed level (nil when all
+// requests are of one kind).
+func splitKinds(kindOf []string, lat []time.Duration, ok []bool, elapsed time.Duration) []kindResult {
+	byKind := map[string][]int{}
+	for i, k := range kindOf {
+		byKind[k] = append(byKind[k], i)
+	}
+	if len(byKind) < 2 {
+		return nil
+	}
+	var out []kindResult
+	for k, idx := range byKind {
+		kr := kindResult{Kind: k}
+		var good []time.Duration
+		for _, i := range idx {
+			if ok[i] {
+				good = append(good, lat[i])
+			} else if lat[i] > 0 {
+				kr.Errors++
+			}
+		}
+		slices.Sort(good)
+		kr.Requests = len(good) + kr.Errors
+		if elapsed > 0 {
+			kr.RPS = float64(len(good)) / elapsed.Seconds()
+		}
+		kr.P50MS, kr.P99MS = ms(percentile(good, 50)), ms(percentile(good, 99))
+		out = append(out, kr)
+	}
+	slices.SortFunc(out, func(a, b kindResult) int { return strings.Compare(a.Kind, b.Kind) })
+	return out
 }
 
 // send posts one body and returns "" on a 2xx, else a short error kind.
@@ -438,6 +543,10 @@ func rss(pid int) (cur, peak int64) {
 }
 
 func report(w io.Writer, o *options, results []result) {
+	if o.pg != nil || len(o.targets) > 1 || (len(results) > 0 && results[0].Kinds != nil) {
+		reportMixed(w, o, results)
+		return
+	}
 	fmt.Fprintf(w, "target %s%s, %d distinct bodies, %d requests per level\n\n", o.base, o.path, len(o.bodies), o.n)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conc\trequests\terrors\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tRSS before MiB\tRSS after MiB\tpeak MiB\t")
@@ -448,6 +557,37 @@ func report(w io.Writer, o *options, results []result) {
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n",
 			r.Concurrency, r.Requests, r.Errors, r.RPS, r.P50MS, r.P90MS, r.P99MS, r.MaxMS, mem)
+	}
+	tw.Flush()
+	for _, r := range results {
+		if len(r.ErrorKinds) > 0 {
+			fmt.Fprintf(w, "c=%d errors: %s\n", r.Concurrency, strings.Join(r.ErrorKinds, "; "))
+		}
+		if r.Stopped != "" {
+			fmt.Fprintf(w, "c=%d %s\n", r.Concurrency, r.Stopped)
+		}
+	}
+}
+
+// reportMixed prints a kb-mode run: overall figures, each kind's, and the
+// database's connections.
+func reportMixed(w io.Writer, o *options, results []result) {
+	var names []string
+	for _, t := range o.targets {
+		names = append(names, t.String())
+	}
+	fmt.Fprintf(w, "targets %s (in turn), %d requests per level\n\n", strings.Join(names, ", "), o.n)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conc\tkind\trequests\terrors\treq/s\tp50 ms\tp99 ms\tdb conns mean\tpeak\tactive mean\tpeak\t")
+	for _, r := range results {
+		db := "-\t-\t-\t-\t"
+		if r.DB != nil {
+			db = fmt.Sprintf("%.1f\t%d\t%.1f\t%d\t", r.DB.MeanTotal, r.DB.PeakTotal, r.DB.MeanActive, r.DB.PeakActive)
+		}
+		fmt.Fprintf(tw, "%d\tall\t%d\t%d\t%.1f\t%.2f\t%.2f\t%s\n", r.Concurrency, r.Requests, r.Errors, r.RPS, r.P50MS, r.P99MS, db)
+		for _, k := range r.Kinds {
+			fmt.Fprintf(tw, "\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t\t\t\t\t\n", k.Kind, k.Requests, k.Errors, k.RPS, k.P50MS, k.P99MS)
+		}
 	}
 	tw.Flush()
 	for _, r := range results {
