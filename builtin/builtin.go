@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,23 +22,52 @@ import (
 // Name is the --model value that selects the built-in model.
 const Name = "builtin"
 
+// MultilingualName is the --model value that selects the built-in
+// multilingual QA model, in a binary that carries one (see Multilingual).
+const MultilingualName = "builtin-multilingual"
+
+// The built-in QA models live under these folders of files. Shipping a
+// second, multilingual model (one that reads Chinese) takes its folder,
+// builtin/multilingual (config.json, model.safetensors, tokenizer files),
+// and one word here: "//go:embed model multilingual". The CLI and the
+// server then route questions in Chinese, Japanese or Korean to it
+// (reader.ScriptRouter) and everything else to the English model.
+//
 //go:embed model
 var files embed.FS
 
+const (
+	englishFolder      = "model"
+	multilingualFolder = "multilingual"
+)
+
 // Files returns the model's files.
 func Files() fs.FS {
-	sub, err := fs.Sub(files, "model")
+	sub, err := fs.Sub(files, englishFolder)
 	if err != nil {
 		panic(err) // the embed pattern guarantees the folder
 	}
 	return sub
 }
 
-// version names the unpacked folder after the weights, so a binary with a
-// new model never reuses an old folder. The embedded bytes never change, so
-// the 45 MB are hashed once per process however often Dir is called.
-var version = sync.OnceValues(func() (string, error) {
-	f, err := Files().Open("model.safetensors")
+// Multilingual returns the files of the built-in multilingual QA model,
+// and false when this binary carries none (then the English model answers
+// every question, and warns on those it does not cover).
+func Multilingual() (fs.FS, bool) {
+	if _, err := fs.Stat(files, multilingualFolder+"/model.safetensors"); err != nil {
+		return nil, false
+	}
+	sub, err := fs.Sub(files, multilingualFolder)
+	if err != nil {
+		return nil, false
+	}
+	return sub, true
+}
+
+// weightsVersion names an unpacked folder after the weights, so a binary
+// with a new model never reuses an old folder.
+func weightsVersion(fsys fs.FS) (string, error) {
+	f, err := fsys.Open("model.safetensors")
 	if err != nil {
 		return "", err
 	}
@@ -47,7 +77,22 @@ var version = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
-})
+}
+
+// The embedded bytes never change, so each model's weights (tens of MB)
+// are hashed once per process however often Dir is called.
+var (
+	version             = sync.OnceValues(func() (string, error) { return weightsVersion(Files()) })
+	multilingualVersion = sync.OnceValues(func() (string, error) {
+		m, ok := Multilingual()
+		if !ok {
+			return "", errNoMultilingual
+		}
+		return weightsVersion(m)
+	})
+)
+
+var errNoMultilingual = errors.New("this ask binary carries no multilingual QA model: pass --model a Chinese or multilingual model (a folder or a Hub id such as deepset/xlm-roberta-base-squad2)")
 
 // Dir unpacks the model under cacheDir (once; later calls find it) and
 // returns the folder. The folder appears atomically: a crash mid-copy
@@ -57,6 +102,25 @@ func Dir(cacheDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("built-in model: %w", err)
 	}
+	return unpack(Files(), v, cacheDir)
+}
+
+// MultilingualDir is Dir for the multilingual model; it fails, saying what
+// to do, in a binary without one.
+func MultilingualDir(cacheDir string) (string, error) {
+	m, ok := Multilingual()
+	if !ok {
+		return "", errNoMultilingual
+	}
+	v, err := multilingualVersion()
+	if err != nil {
+		return "", fmt.Errorf("built-in multilingual model: %w", err)
+	}
+	return unpack(m, v, cacheDir)
+}
+
+// unpack copies fsys into cacheDir/ask/builtin/v, unless it is there.
+func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
 	dir := filepath.Join(cacheDir, "ask", "builtin", v)
 	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
 		return dir, nil
@@ -69,11 +133,17 @@ func Dir(cacheDir string) (string, error) {
 		return "", fmt.Errorf("built-in model: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	err = fs.WalkDir(Files(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
 			return err
 		}
-		src, err := Files().Open(p)
+		if d.IsDir() {
+			if p == "." {
+				return nil
+			}
+			return os.MkdirAll(filepath.Join(tmp, p), 0o755)
+		}
+		src, err := fsys.Open(p)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/askqa/ask/qa"
+	"github.com/askqa/ask/reader/qamodel"
 )
 
 func runAnswer(ctx context.Context, env Env, args []string) error {
@@ -58,7 +59,8 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 		}
 		*text = string(b)
 	}
-	p, err := loadPipeline(ctx, env, *ref, *threads)
+	modelRef := builtinFor(*ref, *question) // the multilingual built-in model for a Chinese question, when there is one
+	p, err := loadPipeline(ctx, env, modelRef, *threads)
 	if err != nil {
 		return err
 	}
@@ -71,10 +73,22 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	if *gf.on {
 		return answerContextGenerated(ctx, env, gf, *question, *text, r, *asJSON)
 	}
+	warning, err := qamodel.Warning(p.Tokenizer(), modelName(modelRef), *question, *text)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]any{
+		out := map[string]any{
 			"answers": r.Answers, "windows": r.Windows, "context_tokens": r.ContextTokens, "truncated": r.Truncated,
-		})
+			"model": modelName(modelRef),
+		}
+		if warning != "" {
+			out["warning"] = warning
+		}
+		return json.NewEncoder(env.Stdout).Encode(out)
+	}
+	if warning != "" {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", warning)
 	}
 	for i, a := range r.Answers {
 		if a.Answer == "" && a.Start == 0 && a.End == 0 {

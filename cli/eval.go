@@ -11,6 +11,7 @@ import (
 	"github.com/askqa/ask/qa"
 	"github.com/askqa/ask/qa/cmrc"
 	"github.com/askqa/ask/qa/squad"
+	"github.com/askqa/ask/reader/qamodel"
 )
 
 func runEval(ctx context.Context, env Env, args []string) error {
@@ -79,11 +80,19 @@ func runEval(ctx context.Context, env Env, args []string) error {
 		}
 		return evalCollection(ctx, env, cf, *ref, data, metric, *retrievalOnly, *qf.maxAnswerLen, *threads, *workers, *predOut, *asJSON, env.Stdout)
 	}
-	p, err := loadPipeline(ctx, env, *ref, *threads)
+	// The built-in model is two where the binary carries a multilingual
+	// one: the file's first question picks, as the server's router would
+	// for each question.
+	first := firstQuestion(data)
+	modelRef := builtinFor(*ref, first.Question)
+	p, err := loadPipeline(ctx, env, modelRef, *threads)
 	if err != nil {
 		return err
 	}
 	defer p.Encoder().Close()
+	if w, err := qamodel.Warning(p.Tokenizer(), modelName(modelRef), first.Question, first.Context); err == nil && w != "" {
+		fmt.Fprintf(env.Stderr, "warning (first question): %s\n", w)
+	}
 	par := qf.params(p)
 	if v == "2.0" {
 		par.HandleImpossibleAnswer = true
@@ -147,7 +156,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	name, metrics := score(metric, v, data, preds)
 	qps := float64(len(reqs)) / elapsed.Seconds()
 	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]any{"version": v, "metric": name, "metrics": metrics, "questions": len(reqs), "seconds": elapsed.Seconds(), "questions_per_second": qps})
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"version": v, "metric": name, "model": modelName(modelRef), "metrics": metrics, "questions": len(reqs), "seconds": elapsed.Seconds(), "questions_per_second": qps})
 	}
 	b, _ := json.MarshalIndent(metrics, "", "  ")
 	fmt.Fprintf(env.Stdout, "%s on %d questions (%.1f questions/s):\n%s\n", metricTitle(name, v), len(reqs), qps, b)
@@ -199,6 +208,18 @@ func metricTitle(name, version string) string {
 		return "CMRC 2018 metric (characters, mixed segmentation)"
 	}
 	return "SQuAD v" + version + " metric"
+}
+
+// firstQuestion is the file's first question with its context.
+func firstQuestion(f *squad.File) qa.Request {
+	for _, a := range f.Data {
+		for _, p := range a.Paragraphs {
+			for _, q := range p.QAs {
+				return qa.Request{Question: q.Question, Context: p.Context}
+			}
+		}
+	}
+	return qa.Request{}
 }
 
 // restrict keeps only the questions with the given ids, so --limit scores

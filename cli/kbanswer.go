@@ -136,6 +136,9 @@ func answerCollection(ctx context.Context, env Env, cf collectionFlags, modelRef
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(answer.APIResponse(resp, c.mode))
 	}
+	if resp.Warning != "" {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", resp.Warning)
+	}
 	if resp.NoAnswer {
 		fmt.Fprintf(env.Stdout, "no answer: none of the %d passages read holds one the reader is confident of\n", len(resp.Passages))
 		return nil

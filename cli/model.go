@@ -25,11 +25,23 @@ func modelDir(ctx context.Context, env Env, ref string) (string, error) {
 	if ref == "" || ref == builtin.Name {
 		return builtinDir(env)
 	}
+	if ref == builtin.MultilingualName {
+		return builtinMultilingualDir(env)
+	}
 	return resolveModel(ctx, env, ref, false)
 }
 
 // builtinDir unpacks the built-in model into the user's cache folder.
 func builtinDir(env Env) (string, error) {
+	cache, err := cacheDir(env)
+	if err != nil {
+		return "", err
+	}
+	return builtin.Dir(cache)
+}
+
+// cacheDir is the user's cache folder, where the built-in models unpack.
+func cacheDir(env Env) (string, error) {
 	cache := env.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		home := env.Getenv("HOME")
@@ -41,7 +53,7 @@ func builtinDir(env Env) (string, error) {
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	return builtin.Dir(cache)
+	return cache, nil
 }
 
 // modelFlagHelp is the --model help shared by the commands.

@@ -48,11 +48,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	return serve(ctx, env, args, loadModelReader)
 }
 
-// loadModelReader loads the QA model named by cfg.Model (a folder or Hub
+// loadQAReader loads the QA model named by cfg.Model (a folder or Hub
 // id; empty: the built-in model) behind a batcher. It returns errNoModel,
 // for the lexical fallback, only when no model is named and the built-in one
-// cannot be used.
-func loadModelReader(ctx context.Context, env Env, cfg config.Config, deps loaderDeps) (server.Reader, func(context.Context) error, error) {
+// cannot be used. loadModelReader (builtinreader.go) wraps it.
+func loadQAReader(ctx context.Context, env Env, cfg config.Config, deps loaderDeps) (server.Reader, func(context.Context) error, error) {
 	ref := cfg.Model
 	if ref == "" {
 		// The built-in model; if it cannot even be unpacked (a read-only
