@@ -79,6 +79,10 @@ var rules = map[string]rule{
 	"generate":              {may: []string{"github.com/openai/openai-go/...", "api", "reader", "kb", "retrieve"}},
 	"generate/generatetest": {may: []string{"generate"}},
 
+	// The web page's tests in a headless Chromium (tests only: doc.go
+	// imports nothing; its tests use cli, generate/generatetest, chromedp).
+	"webtest": {may: []string{"cli", "generate/generatetest", "github.com/chromedp/..."}},
+
 	// Developer tools, never linked into ask.
 	"tools/...": {may: []string{"..."}, anyThirdParty: true},
 }
