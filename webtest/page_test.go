@@ -83,7 +83,7 @@ func TestPage(t *testing.T) {
 		// A file the server refuses: its JSON error is shown, and the
 		// other documents stay.
 		b.do("choose a file ask cannot read", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{bad}))
-		b.waitText("the refused upload's error", "#upload-error", "tool.exe: ")
+		b.waitText("the refused upload's error", "#upload-error", "tool.exe")
 		if got := b.text("#upload-error"); !strings.Contains(got, "ask reads .txt") {
 			t.Errorf("upload error %q does not carry the server's message", got)
 		}
@@ -143,8 +143,26 @@ func TestPage(t *testing.T) {
 		if got := b.text("#best-answer"); got != heightAnswer {
 			t.Errorf("the extractive answer next to the generation error is %q, want %q", got, heightAnswer)
 		}
+		if b.count("#sources li") != 0 || b.visible("#sources-heading") {
+			t.Error("sources are listed although no model was asked")
+		}
 		b.shot("not-configured")
 		b.do("stop asking for written answers", chromedp.Click(chromedp.CSS("#generate")))
+	})
+
+	t.Run("several answers", func(t *testing.T) {
+		b.use(t)
+		b.do("ask for three answers", chromedp.SetValue(chromedp.CSS("#topk"), "3"))
+		b.ask("When was the tower built?")
+		b.waitVisible("the best answer", "#best-answer")
+		if n := b.count("#other-answers li"); n > 2 {
+			t.Errorf("%d other answers for top_k 3", n)
+		}
+		if b.count("#other-answers li") > 0 && !b.visible("#other-answers-heading") {
+			t.Error("other answers without their heading")
+		}
+		b.shot("several")
+		b.do("back to one answer", chromedp.SetValue(chromedp.CSS("#topk"), "1"))
 	})
 
 	t.Run("delete a document", func(t *testing.T) {
@@ -158,6 +176,49 @@ func TestPage(t *testing.T) {
 			t.Error("deleting rivers.md took eiffel.txt with it")
 		}
 		b.shot("deleted")
+	})
+
+	t.Run("documents page by page", func(t *testing.T) {
+		b.use(t)
+		docs := map[string]string{}
+		for i := range 57 {
+			docs[fmt.Sprintf("note-%02d.txt", i)] = fmt.Sprintf("Note number %d is about nothing in particular.", i)
+		}
+		addDocuments(t, base, "many", docs)
+		b.do("reload the page", chromedp.Navigate(base+"/"))
+		b.waitText("the new collection", "#collection", "many (57 documents)")
+		b.do("choose it", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#collection"); s.value = "many"; s.dispatchEvent(new Event("change")); })()`))
+		b.waitFor("the first page", `document.querySelectorAll("#doc-rows tr").length === 50`)
+		b.waitVisible("the next-page button", "#more-docs")
+		b.do("show the next page", chromedp.Click(chromedp.CSS("#more-docs")))
+		b.waitFor("the second page", `document.querySelectorAll("#doc-rows tr").length === 57`)
+		if b.visible("#more-docs") {
+			t.Error("the next-page button is still shown after the last page")
+		}
+		if got := b.text("#doc-rows tr:last-child"); !strings.Contains(got, "note-56.txt") {
+			t.Errorf("last row %q, want note-56.txt", got)
+		}
+		b.shot("paged")
+		b.do("choose docs again", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#collection"); s.value = "docs"; s.dispatchEvent(new Event("change")); })()`))
+		b.waitText("the docs collection's documents", "#doc-rows", "eiffel.txt")
+	})
+
+	t.Run("content security policy", func(t *testing.T) {
+		b.use(t)
+		// Markup injected into the page cannot run script: the policy
+		// allows the page's own script only (and the console watcher sees
+		// the refusal, as it would one of the page's own mistakes).
+		ran, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const s = document.createElement("script"); s.textContent = "window.injected = true"; document.body.append(s); return window.injected === true; })()`))
+		if err != nil || ran {
+			t.Errorf("an injected inline script ran (%v, %v): the page has no working Content-Security-Policy", ran, err)
+		}
+		deadline := time.Now().Add(stepTimeout)
+		for !b.takeProblem("Content Security Policy") {
+			if time.Now().After(deadline) {
+				t.Fatal("the browser reported no Content-Security-Policy refusal for the injected script")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	})
 
 	t.Run("pasted text", func(t *testing.T) {
@@ -261,6 +322,25 @@ func TestPageGenerated(t *testing.T) {
 		t.Error("the generation error shows no fix")
 	}
 	b.shot("rate-limited")
+
+	// Over pasted text: the text is the one source.
+	up.Push(generatetest.Reply{Chunks: generatetest.Words("It was founded in Paris [1].")})
+	b.do("switch to pasted text",
+		chromedp.Click(chromedp.CSS("#mode-text")),
+		chromedp.SetValue(chromedp.CSS("#context"), "HuggingFace was founded in Paris."))
+	b.ask("Where was HuggingFace founded?")
+	b.waitVisible("the citation chip", `#gen-text .chip[data-n="1"]`)
+	b.waitVisible("the highlighted answer", "#shown mark.best")
+	if got := b.text("#gen-text"); got != "It was founded in Paris [1]." {
+		t.Errorf("written answer %q", got)
+	}
+	if got := b.text("#source-1"); !strings.Contains(got, "the pasted text") || !strings.Contains(got, "HuggingFace was founded in Paris.") {
+		t.Errorf("source [1] %q is not the pasted text", got)
+	}
+	if got := b.text("#shown mark.best"); got != "Paris" {
+		t.Errorf("highlighted answer %q, want Paris", got)
+	}
+	b.shot("pasted")
 }
 
 // chromePath finds Chromium or Chrome: $ASK_CHROME, else the usual names
@@ -477,6 +557,20 @@ func newBrowser(t *testing.T, chrome string) *browser {
 	return b
 }
 
+// takeProblem removes the first console problem that contains sub and
+// reports whether there was one.
+func (b *browser) takeProblem(sub string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, p := range b.problems {
+		if strings.Contains(p, sub) {
+			b.problems = append(b.problems[:i], b.problems[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // use makes t the test the helpers report to.
 func (b *browser) use(t *testing.T) { b.t = t }
 
@@ -613,6 +707,11 @@ func (b *browser) dropFiles(sel string, files ...string) {
 func (b *browser) shot(name string) {
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
+	// No JavaScript value leaked into the page's text as a word.
+	leak, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.body.innerText.match(/\b(undefined|null|NaN)\b|\[object Object\]/) || [""])[0]`))
+	if err == nil && leak != "" {
+		b.t.Errorf("the page shows %q (step %s)", leak, name)
+	}
 	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
