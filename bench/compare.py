@@ -5,6 +5,9 @@ on CPU, plus the machine's fp32 matmul peak (numpy/OpenBLAS sgemm 2048³).
 Models are DistilBERT-base and BERT-base shaped QA checkpoints with random
 weights, written by tools/reference/gen_models.py into a cache folder
 (default /tmp/ask-bench-models; not committed) and exported to ONNX there.
+--models deberta-v3-qa adds a deberta-v3-base-shaped one (relative
+attention with 256 log buckets, shared keys; tools/reference/gen_deberta.py
+--base), exported the same way.
 
 Every measurement runs in its own subprocess (one per engine, model and
 thread count), so thread pools never overlap and load times are cold-ish.
@@ -38,6 +41,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GEN = os.path.join(REPO, "tools", "reference", "gen_models.py")
+GEN_DEBERTA = os.path.join(REPO, "tools", "reference", "gen_deberta.py")
 
 DEFAULT_MODELS = ("distilbert-qa", "bert-qa")
 DEFAULT_SHAPES = ("1x128", "1x384", "8x384")
@@ -82,6 +86,8 @@ def bench_inputs(cfg: dict, batch: int, seq: int):
 
 
 def takes_types(cfg: dict) -> bool:
+    if cfg["model_type"] == "deberta-v2":
+        return cfg.get("type_vocab_size", 0) > 0
     return cfg["model_type"] not in ("distilbert", "roberta", "xlm-roberta")
 
 
@@ -93,7 +99,19 @@ def flops(cfg: dict, batch: int, seq: int) -> float:
         d, n, f = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["intermediate_size"]
     linear = n * (4 * d * d + 2 * d * f) + 2 * d  # + qa_outputs
     tokens = batch * seq
-    return 2.0 * linear * tokens + n * 4.0 * batch * seq * seq * d
+    total = 2.0 * linear * tokens + n * 4.0 * batch * seq * seq * d
+    if cfg["model_type"] == "deberta-v2" and cfg.get("relative_attention"):
+        # DeBERTa: each query (c2p) and key (p2c) times all 2·span
+        # projected relative embeddings, as transformers computes them.
+        span = cfg.get("position_buckets", -1)
+        if span <= 0:
+            span = cfg.get("max_relative_positions", -1)
+        if span <= 0:
+            span = cfg["max_position_embeddings"]
+        terms = len([t for t in str(cfg.get("pos_att_type", "")).replace("|", " ").replace(",", " ").split()
+                     if t.strip("[]'\"") in ("c2p", "p2c")])
+        total += n * terms * 2.0 * batch * seq * 2 * span * d
+    return total
 
 
 def read_config(model_dir: str) -> dict:
@@ -167,12 +185,16 @@ def worker_ort(model_dir: str, threads: int, shapes: list[str], scale: float) ->
         warm, n = runs_for(shape, scale)
         for _ in range(warm):
             sess.run(None, feed)
-        times = []
+        times, cpu = [], []
         for _ in range(n):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             sess.run(None, feed)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         res["shapes"][shape] = summarize(times)
+        # The process's CPU time per run: what holds on a machine shared
+        # with other jobs (compare with BenchmarkBase's cpu-ms/op for ask).
+        res["shapes"][shape]["cpu_median_ms"] = statistics.median(cpu) * 1e3
     return res
 
 
@@ -271,13 +293,17 @@ def call_worker(kind: str, *, model_dir: str | None = None, threads: int = 1,
 
 
 def ensure_model(cache: str, arch: str, size: str) -> str:
+    if arch == "deberta-v3-qa":
+        size = "base"  # gen_deberta.py writes only the base size
     d = os.path.join(cache, f"{arch}-{size}")
     if not (os.path.exists(os.path.join(d, "config.json"))
             and os.path.exists(os.path.join(d, "model.safetensors"))):
         log(f"generating {arch} ({size}) in {d}")
-        subprocess.run([sys.executable, GEN, "--size", size, "--arch", arch, "--out", d, "--no-reference"],
-                       check=True, env=dict(os.environ, HF_HUB_DISABLE_PROGRESS_BARS="1",
-                                            TRANSFORMERS_VERBOSITY="error"))
+        cmd = [sys.executable, GEN, "--size", size, "--arch", arch, "--out", d, "--no-reference"]
+        if arch == "deberta-v3-qa":
+            cmd = [sys.executable, GEN_DEBERTA, "--base", d]
+        subprocess.run(cmd, check=True, env=dict(os.environ, HF_HUB_DISABLE_PROGRESS_BARS="1",
+                                                 TRANSFORMERS_VERBOSITY="error"))
     return d
 
 
