@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -505,6 +507,70 @@ func TestOpenAPIGeneration(t *testing.T) {
 		es, _ := ok200["content"].(map[string]any)["text/event-stream"].(map[string]any)
 		if es == nil || es["x-events"] == nil {
 			t.Errorf("%s: no text/event-stream response", path)
+		}
+	}
+}
+
+// TestGenerateRealServer asks through /api/ask with generate and stream
+// against a real OpenAI-compatible server: .ci/llm.sh starts
+// `transformers serve` with a tiny random GPT-2 and exports
+// ASK_TEST_LLM_URL and ASK_TEST_LLM_MODEL. Its text is gibberish; what is
+// checked is the protocol end to end: streamed deltas that make the text,
+// the stop reason, the extractive answer beside it, and the fallbacks.
+func TestGenerateRealServer(t *testing.T) {
+	url, model := os.Getenv("ASK_TEST_LLM_URL"), os.Getenv("ASK_TEST_LLM_MODEL")
+	if url == "" || model == "" {
+		t.Skip("ASK_TEST_LLM_URL/ASK_TEST_LLM_MODEL unset: no real OpenAI-compatible server to test against " +
+			"(source .ci/llm.sh to start transformers serve with a tiny random model)")
+	}
+	g, err := generate.NewOpenAI(generate.Options{BaseURL: url, Model: model, Timeout: 2 * time.Minute, MaxTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, Options{Reader: reader.NewLexical(), Generator: g})
+	body := `{"question":"When was it completed?","context":"` + eiffelContext + `","generate":true`
+	sr, events := readStream(t, ts.URL+"/api/ask", body+`,"stream":true}`)
+	text, done := checkStream(t, sr, events)
+	var got api.GeneratedAsk
+	if err := json.Unmarshal(done, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Generated || got.Generation.Text != text || text == "" || got.Answer.Answer != "It was completed in 1889 for the World's Fair." {
+		t.Fatalf("streamed %q; done %s", text, done)
+	}
+	if g := got.Generation; (g.FinishReason != "length" && g.FinishReason != "stop") || g.Model == "" || g.TimeToFirstTokenMS <= 0 {
+		t.Errorf("generation %+v", g)
+	}
+	t.Logf("%d deltas, finish %q, first token %.0f ms, total %.0f ms, usage %+v", len(events)-2,
+		got.Generation.FinishReason, got.Generation.TimeToFirstTokenMS, got.Generation.TotalMS, got.Generation.Usage)
+	// Not streamed, the same shape.
+	plain := decode[api.GeneratedAsk](t, do(t, "POST", ts.URL+"/api/ask", body+"}"))
+	if !plain.Generated || plain.Generation.Text == "" {
+		t.Errorf("not streamed: %+v", plain)
+	}
+
+	// The real server's failures fall back to the extractive answer.
+	for _, tc := range []struct {
+		name  string
+		opts  generate.Options
+		kinds []string
+	}{
+		{"timeout", generate.Options{BaseURL: url, Model: model, Timeout: time.Millisecond}, []string{api.GenTimeout}},
+		{"unknown model", generate.Options{BaseURL: url, Model: "/nonexistent/model-folder", Timeout: time.Minute},
+			[]string{api.GenBadRequest, api.GenUpstreamError, api.GenBadResponse}},
+	} {
+		bad, _ := generate.NewOpenAI(tc.opts)
+		ts := start(t, Options{Reader: reader.NewLexical(), Generator: bad})
+		sr, events := readStream(t, ts.URL+"/api/ask", body+`,"stream":true}`)
+		_, done := checkStream(t, sr, events)
+		got := api.GeneratedAsk{}
+		if err := json.Unmarshal(done, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Generated || got.GenerationError == nil || !slices.Contains(tc.kinds, got.GenerationError.Kind) || got.Answer.Answer == "" {
+			t.Errorf("%s: %s", tc.name, done)
+		} else {
+			t.Logf("%s: %s: %s", tc.name, got.GenerationError.Kind, got.GenerationError.Message)
 		}
 	}
 }
