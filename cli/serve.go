@@ -90,6 +90,10 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	if err != nil {
 		return err
 	}
+	llm, err := config.RegisterLLM(fs, env.Getenv)
+	if err != nil {
+		return err
+	}
 	addQuantizeFlag(fs, &env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -103,6 +107,10 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	}
 	log := newLogger(env.Stderr, *cfg)
 	metrics := server.NewMetrics()
+	gen, err := newGenerator(llm, log)
+	if err != nil {
+		return err
+	}
 
 	rd, closeReader, notice, err := pickReader(ctx, env, *cfg, load, loaderDeps{Logger: log, SchedHooks: metrics.SchedHooks()})
 	if err != nil {
@@ -151,6 +159,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 		APIKey:          cfg.APIKey,
 		CORSOrigins:     cfg.CORSOrigins,
 		Notice:          notice,
+		Generator:       gen,
 	})
 	if err != nil {
 		return err
