@@ -253,35 +253,26 @@ func BenchmarkBackends(b *testing.B) {
 			}
 		}
 
-		// HNSW recall@10 against the exact scan.
-		qr := rand.New(rand.NewPCG(2, uint64(n)))
-		var found, total int
-		for range 100 {
-			q := kb.Query{Vector: vec(qr), K: 10}
-			exact, err := lite.Search(ctx, coll, q)
+		// HNSW recall@10 against the exact scan, at pgvector's default
+		// ef_search and higher (the hnsw_ef_search URL parameter).
+		for _, ef := range []int{postgres.DefaultEfSearch, 100, 200, 400} {
+			pgef, err := postgres.Open(ctx, withParam(b, u, "hnsw_ef_search", strconv.Itoa(ef)))
 			if err != nil {
 				b.Fatal(err)
 			}
-			approx, err := pg.Search(ctx, coll, q)
-			if err != nil {
-				b.Fatal(err)
-			}
-			want := map[int64]bool{}
-			for _, h := range exact.Vector {
-				want[h.ID] = true
-			}
-			for _, h := range approx.Vector {
-				// Chunk ids differ between the stores: compare texts.
-				for _, e := range exact.Vector {
-					if e.Text == h.Text && e.DocID == h.DocID {
-						found++
-						break
+			hnswRecall(b, lite, pgef, coll, n, ef, vec)
+			if ef == 200 {
+				b.Run(fmt.Sprintf("postgres-ef200/vector/%d", n), func(b *testing.B) {
+					qr := rand.New(rand.NewPCG(3, 0))
+					for b.Loop() {
+						if _, err := pgef.Search(ctx, coll, kb.Query{K: 50, Vector: vec(qr)}); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
+				})
 			}
-			total += len(want)
+			pgef.Close()
 		}
-		b.Logf("postgres HNSW recall@10 vs the exact scan, 100 random queries over %d random unit vectors: %.3f", n, float64(found)/float64(total))
 
 		queries := []string{"When did the Normans conquer England?", "What is the capital of the Roman Empire?", "Which team won the Super Bowl?", "How does photosynthesis work in plants?"}
 		for _, st := range stores {
@@ -306,4 +297,38 @@ func BenchmarkBackends(b *testing.B) {
 			}
 		}
 	}
+}
+
+// hnswRecall logs the share of the exact top 10 (SQLite's scan) that the
+// HNSW search of pg finds, over 100 random queries.
+func hnswRecall(b *testing.B, lite, pg kb.Store, coll string, n, ef int, vec func(*rand.Rand) []float32) {
+	ctx := context.Background()
+	qr := rand.New(rand.NewPCG(2, uint64(n)))
+	var found, total int
+	for range 100 {
+		q := kb.Query{Vector: vec(qr), K: 10}
+		exact, err := lite.Search(ctx, coll, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		approx, err := pg.Search(ctx, coll, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want := map[int64]bool{}
+		for _, h := range exact.Vector {
+			want[h.ID] = true
+		}
+		for _, h := range approx.Vector {
+			// Chunk ids differ between the stores: compare texts.
+			for _, e := range exact.Vector {
+				if e.Text == h.Text && e.DocID == h.DocID {
+					found++
+					break
+				}
+			}
+		}
+		total += len(want)
+	}
+	b.Logf("postgres HNSW recall@10 vs the exact scan, ef_search %d, 100 random queries over %d random unit vectors: %.3f", ef, n, float64(found)/float64(total))
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,5 +110,76 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "p99 ms") {
 		t.Errorf("table:\n%s", out.String())
+	}
+}
+
+// The kb mode against two fake replicas: requests alternate between them,
+// every ingest-every'th is a document with an id of its own, the rest are
+// questions, and each kind is reported.
+func TestKBMode(t *testing.T) {
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	var perServer [2]atomic.Int64
+	handler := func(n int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			perServer[n].Add(1)
+			body, _ := io.ReadAll(r.Body)
+			switch r.URL.Path {
+			case "/v1/collections/load/documents":
+				var req struct {
+					Documents []struct{ ID, Text string } `json:"documents"`
+				}
+				if json.Unmarshal(body, &req) != nil || len(req.Documents) != 1 || req.Documents[0].Text == "" {
+					w.WriteHeader(400)
+					return
+				}
+				mu.Lock()
+				dup := ids[req.Documents[0].ID]
+				ids[req.Documents[0].ID] = true
+				mu.Unlock()
+				if dup {
+					w.WriteHeader(409)
+					return
+				}
+				w.WriteHeader(201)
+			case "/v1/collections/load/ask":
+				var req struct{ Question string }
+				if json.Unmarshal(body, &req) != nil || req.Question == "" {
+					w.WriteHeader(400)
+					return
+				}
+				io.WriteString(w, `{"answer":"x"}`)
+			default:
+				w.WriteHeader(404)
+			}
+		}
+	}
+	a, b := httptest.NewServer(handler(0)), httptest.NewServer(handler(1))
+	defer a.Close()
+	defer b.Close()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"-mode", "kb", "-url", a.URL + "," + b.URL, "-n", "100", "-c", "4",
+		"-warmup", "0", "-ingest-every", "5", "-json"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var results []result
+	if err := json.Unmarshal(out.Bytes(), &results); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	r := results[0]
+	if r.Requests != 100 || r.Errors != 0 || len(r.Kinds) != 2 {
+		t.Fatalf("result %+v", r)
+	}
+	if k := r.Kinds; k[0].Kind != "ask" || k[0].Requests != 80 || k[1].Kind != "ingest" || k[1].Requests != 20 {
+		t.Errorf("kinds %+v", k)
+	}
+	if len(ids) != 20 || perServer[0].Load() != 50 || perServer[1].Load() != 50 {
+		t.Errorf("%d distinct documents, %d and %d requests per server", len(ids), perServer[0].Load(), perServer[1].Load())
+	}
+	for _, args := range [][]string{{"-mode", "x"}, {"-mode", "kb", "-body", "f"}, {"-pg", "postgres://x"}, {"-mode", "kb", "-collection", "a/b"}} {
+		if _, err := parse(args, io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
 	}
 }
