@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -55,4 +56,40 @@ func TestReadEvents(t *testing.T) {
 	if err := ReadEvents(strings.NewReader("data: 0123456789\n\n"), 5, func(Event) error { return nil }); err == nil {
 		t.Error("an event over the limit was read")
 	}
+}
+
+// FuzzDecodeGenerate: any body either comes back unchanged, or without
+// "generate" and "stream" and still one JSON object, or is refused with a
+// 400; nothing panics.
+func FuzzDecodeGenerate(f *testing.F) {
+	for _, s := range []string{`{"question":"q","context":"c","generate":true,"stream":true}`, `{"generate":null}`,
+		`{"stream":true}`, `[{"generate":true}]`, `{"generate":true,"generate":false}`, `{"q":"\ud800","generate":true}`, `"generate"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		o, out, err := DecodeGenerate(body)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 400 {
+				t.Fatalf("error %v is not a 400", err)
+			}
+			return
+		}
+		if o.Stream && !o.Generate {
+			t.Fatal("stream without generate accepted")
+		}
+		if string(out) == string(body) {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("rewritten body %q is not an object: %v", out, err)
+		}
+		if _, ok := m["generate"]; ok {
+			t.Fatalf("generate left in %q", out)
+		}
+		if _, ok := m["stream"]; ok {
+			t.Fatalf("stream left in %q", out)
+		}
+	})
 }

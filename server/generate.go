@@ -113,6 +113,10 @@ func (s *Server) writeGenerated(w http.ResponseWriter, r *http.Request, c genCal
 			s.fail(w, r, r.Context().Err()) // the client went away: nobody reads
 			return
 		}
+		// The read and the generation each have their own timeout; together
+		// they may outlast the server's WriteTimeout, which would drop the
+		// answer unwritten.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.RequestTimeout + 15*time.Second))
 		writeJSON(w, r, http.StatusOK, c.respond(f))
 		return
 	}
