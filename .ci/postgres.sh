@@ -141,6 +141,27 @@ ask_pg_stop() {
   unset ASK_PG_BASE ASK_PG_BIN ASK_TEST_POSTGRES_URL ASK_TEST_POSTGRES_RESTART ASK_TEST_POSTGRES_STOP ASK_TEST_POSTGRES_START
 }
 
+# Tests that stop or restart the server (the outage tests) start a server
+# of their own, so that the other packages' tests, which go test runs at
+# the same time, keep theirs:
+#
+#   ASK_PG_PRIVATE=start bash .ci/postgres.sh   # prints KEY=VALUE lines:
+#                                               # the exports above, ASK_PG_BASE
+#   ASK_PG_PRIVATE=stop ASK_PG_BASE=... ASK_PG_BIN=... bash .ci/postgres.sh
+case "${ASK_PG_PRIVATE:-}" in
+start)
+  ask_pg_start >&2 || exit 1
+  for v in ASK_TEST_POSTGRES_URL ASK_TEST_POSTGRES_RESTART ASK_TEST_POSTGRES_STOP ASK_TEST_POSTGRES_START ASK_PG_BASE ASK_PG_BIN; do
+    printf '%s=%s\n' "$v" "${!v}"
+  done
+  exit 0
+  ;;
+stop)
+  ask_pg_stop
+  exit 0
+  ;;
+esac
+
 if ! ask_pg_start; then
   echo "postgres.sh: could not start PostgreSQL for the kb/postgres tests (see above)" >&2
   return 1 2>/dev/null || exit 1

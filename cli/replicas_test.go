@@ -25,6 +25,7 @@ import (
 	"github.com/askqa/ask/api"
 	"github.com/askqa/ask/kb"
 	"github.com/askqa/ask/kb/postgres"
+	"github.com/askqa/ask/kb/postgres/pgtest"
 )
 
 // The replica tests run real `ask serve --db postgres://...` processes
@@ -578,13 +579,12 @@ func referenceChunks(t *testing.T, r *replica, id, text string) int {
 // answer again without a restart of their own; every acknowledged document
 // is there, whole.
 func TestReplicasDatabaseRestart(t *testing.T) {
-	pgURL := replicaEnv(t)
-	stop, start := os.Getenv("ASK_TEST_POSTGRES_STOP"), os.Getenv("ASK_TEST_POSTGRES_START")
-	if stop == "" || start == "" {
-		t.Skip("ASK_TEST_POSTGRES_STOP/START are not set: `source .ci/postgres.sh` sets them to commands that stop and start the test server")
-	}
+	replicaEnv(t)
+	// A server of this test's own: the other packages' tests keep theirs
+	// through the outage.
+	srv := pgtest.Private(t)
 	bin := buildAsk(t)
-	dbURL := freshDatabase(t, pgURL)
+	dbURL := freshDatabase(t, srv.URL)
 	reps := []*replica{startReplica(t, bin, dbURL), startReplica(t, bin, dbURL)}
 	r := rand.New(rand.NewPCG(18, 4))
 	const nDocs = 2000
@@ -683,10 +683,10 @@ func TestReplicasDatabaseRestart(t *testing.T) {
 		}
 	}
 	waitFor("traffic before the outage", func() bool { return len(acked) >= 30 })
-	if out, err := exec.Command("sh", "-c", stop).CombinedOutput(); err != nil {
+	if err := srv.Stop(); err != nil {
 		cancel()
 		wg.Wait()
-		t.Fatalf("stop the database: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	mu.Lock()
 	down = true
@@ -694,11 +694,10 @@ func TestReplicasDatabaseRestart(t *testing.T) {
 	// Down long enough that every worker meets it.
 	waitFor("requests during the outage", func() bool { return len(failures) >= 20 })
 	time.Sleep(time.Second)
-	out, err := exec.Command("sh", "-c", start).CombinedOutput()
-	if err != nil {
+	if err := srv.Start(); err != nil {
 		cancel()
 		wg.Wait()
-		t.Fatalf("start the database again: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	mu.Lock()
 	down = false
@@ -738,5 +737,86 @@ func TestReplicasDatabaseRestart(t *testing.T) {
 		if err != nil || len(chunks) != n {
 			t.Errorf("acknowledged %s: %d chunks, %v; the reply said %d", id, len(chunks), err, n)
 		}
+	}
+}
+
+// TestDBStartupErrors: what an operator gets wrong in --db / ASK_DB stops
+// ask serve (and the CLI's knowledge-base commands) at start-up with one
+// message naming the fix, never the password, against the real server
+// where the mistake needs one.
+func TestDBStartupErrors(t *testing.T) {
+	pgURL := replicaEnv(t)
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	admin := func(dbURL string, stmts ...string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		for _, s := range stmts {
+			if _, err := conn.Exec(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	// A database without the vector extension, and a role that may not
+	// create it (vector is not a trusted extension).
+	suffix := fmt.Sprintf("%x", rand.Uint32())
+	db, role := "noext_"+suffix, "limited_"+suffix
+	admin(pgURL, "CREATE DATABASE "+db, "CREATE ROLE "+role+" LOGIN PASSWORD 'limited-secret'")
+	t.Cleanup(func() { admin(pgURL, "DROP DATABASE "+db+" WITH (FORCE)", "DROP ROLE "+role) })
+
+	wrongPassword := *u
+	wrongPassword.User = url.UserPassword(u.User.Username(), "not-the-password")
+	noExt := *u
+	noExt.User = url.UserPassword(role, "limited-secret")
+	noExt.Path = "/" + db
+	noDB := *u
+	noDB.Path = "/no_such_database_" + suffix
+	for _, tc := range []struct {
+		name, url string
+		want      []string
+	}{
+		{"wrong password", wrongPassword.String(), []string{"wrong password", "fix the password in the URL given to --db or ASK_DB"}},
+		{"no vector extension", noExt.String(), []string{"CREATE EXTENSION vector", db}},
+		{"no database", noDB.String(), []string{"does not exist", "createdb"}},
+		{"unreachable", "postgres://ask:secret-pw@127.0.0.1:1/ask?connect_timeout=2", []string{"cannot be reached", "is the server running"}},
+		{"not a database URL", "mysql://ask:secret-pw@db/ask", []string{"not a database URL", "postgres://user:password@host:5432/database"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, args := range [][]string{
+				{"serve", "--addr", "127.0.0.1:0", "--reader", "lexical", "--embed-model", "none"},
+				{"search", "marmots"},
+			} {
+				var stdout, stderr bytes.Buffer
+				// Through the environment, as deployments give it.
+				getenv := func(k string) string {
+					return map[string]string{"ASK_DB": tc.url, "HOME": t.TempDir()}[k]
+				}
+				env := Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: getenv}
+				cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+				code := Run(cctx, args, env)
+				cancel()
+				msg := stderr.String()
+				if code != 1 || strings.Contains(stdout.String(), "listening") {
+					t.Errorf("ask %s: exit %d (want 1), stdout %q, stderr %s", args[0], code, stdout.String(), msg)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(msg, w) {
+						t.Errorf("ask %s: %q lacks %q", args[0], msg, w)
+					}
+				}
+				for _, secret := range []string{"not-the-password", "limited-secret", "secret-pw"} {
+					if strings.Contains(msg, secret) {
+						t.Errorf("ask %s: the message shows the password: %s", args[0], msg)
+					}
+				}
+			}
+		})
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 	"github.com/askqa/ask/kb"
 	"github.com/askqa/ask/kb/kbtest"
 	"github.com/askqa/ask/kb/postgres"
+	"github.com/askqa/ask/kb/postgres/pgtest"
 )
 
 func randomName(prefix string) string {
@@ -220,13 +219,15 @@ func TestCancelledPut(t *testing.T) {
 // their latency is logged), the pool reconnects by itself, and every
 // acknowledged put is in the database afterwards.
 func TestServerRestart(t *testing.T) {
-	restart := os.Getenv("ASK_TEST_POSTGRES_RESTART")
-	if restart == "" {
-		t.Skip("ASK_TEST_POSTGRES_RESTART is not set: `source .ci/postgres.sh` sets it to a command that restarts the test server")
-	}
-	st := open(t)
-	s := st.(*postgres.Store)
+	// A server of this test's own: the other tests (and packages) keep
+	// theirs through the restart.
+	srv := pgtest.Private(t)
 	ctx := context.Background()
+	s, err := postgres.Open(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	if err := s.CreateCollection(ctx, kb.Collection{Name: "c", Embedder: "fake", Dim: kbtest.Dim}); err != nil {
 		t.Fatal(err)
 	}
@@ -296,11 +297,10 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 	waitFor("traffic before the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 20 })
-	out, err := exec.Command("sh", "-c", restart).CombinedOutput()
-	if err != nil {
+	if err := srv.Restart(); err != nil {
 		stop()
 		wg.Wait()
-		t.Fatalf("restart the server: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	restarted.Store(true)
 	waitFor("the pool to recover", func() bool { return afterUp.Load() >= 40 })

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The kb mode (-mode kb) mixes ingest and questions over a collection, the
@@ -128,8 +129,24 @@ type connStats struct {
 // returns the figures. The caller owns the goroutine it runs in.
 func (p *pgSampler) sample(ctx context.Context, interval time.Duration) (connStats, error) {
 	var st connStats
+	// The replicas' URL may hold pool settings and ask's own
+	// hnsw_ef_search, which a single connection must not send.
+	var keep []string
+	base, query, _ := strings.Cut(p.url, "?")
+	for _, kv := range strings.Split(query, "&") {
+		if k, _, _ := strings.Cut(kv, "="); kv != "" && k != "hnsw_ef_search" {
+			keep = append(keep, kv)
+		}
+	}
+	if len(keep) > 0 {
+		base += "?" + strings.Join(keep, "&")
+	}
+	cfg, err := pgxpool.ParseConfig(base)
+	if err != nil {
+		return st, fmt.Errorf("-pg: %w", err)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	conn, err := pgx.Connect(cctx, p.url)
+	conn, err := pgx.ConnectConfig(cctx, cfg.ConnConfig)
 	cancel()
 	if err != nil {
 		return st, fmt.Errorf("-pg: %w", err)

@@ -90,7 +90,8 @@ type result struct {
 	// Kinds splits a mixed run (-mode kb) by request kind.
 	Kinds []kindResult `json:"kinds,omitempty"`
 	// DB is the database's connections during the level (-pg).
-	DB *connStats `json:"db,omitempty"`
+	DB      *connStats `json:"db,omitempty"`
+	DBError string     `json:"db_error,omitempty"`
 }
 
 // kindResult is one kind of request's share of a level.
@@ -402,11 +403,10 @@ func level(ctx context.Context, client *http.Client, o *options, c, n int) resul
 	elapsed := time.Since(start)
 	db, err := stopSampler()
 	if err != nil {
-		mu.Lock()
-		kinds[err.Error()]++
-		mu.Unlock()
+		r.DBError = err.Error()
+	} else {
+		r.DB = db
 	}
-	r.DB = db
 	done := min(int(next.Load()), n)
 	if ctx.Err() != nil && done < n {
 		r.Stopped = fmt.Sprintf("stopped after %v (%d of %d requests)", o.maxDuration, done, n)
@@ -566,6 +566,9 @@ func report(w io.Writer, o *options, results []result) {
 		if r.Stopped != "" {
 			fmt.Fprintf(w, "c=%d %s\n", r.Concurrency, r.Stopped)
 		}
+		if r.DBError != "" {
+			fmt.Fprintf(w, "c=%d no database figures: %s\n", r.Concurrency, r.DBError)
+		}
 	}
 }
 
@@ -596,6 +599,9 @@ func reportMixed(w io.Writer, o *options, results []result) {
 		}
 		if r.Stopped != "" {
 			fmt.Fprintf(w, "c=%d %s\n", r.Concurrency, r.Stopped)
+		}
+		if r.DBError != "" {
+			fmt.Fprintf(w, "c=%d no database figures: %s\n", r.Concurrency, r.DBError)
 		}
 	}
 }

@@ -9,6 +9,7 @@
 #   source .ci/postgres.sh
 #   tools/loadtest/replicas.sh                 # N=2000 C=8 EMBED=none READER=lexical
 #   N=1000 C=16 EMBED=builtin tools/loadtest/replicas.sh
+#   REPLICAS=1 POOL=8 tools/loadtest/replicas.sh   # pool_max_conns=8 in the URL
 #
 # EMBED=none measures the database and HTTP path (lexical retrieval);
 # EMBED=builtin adds the embedding of every chunk and question (hybrid
@@ -33,14 +34,14 @@ CGO_ENABLED=0 go build -o "$work/ask" ./cmd/ask
 CGO_ENABLED=0 go build -o "$work/loadtest" ./tools/loadtest
 admin=${ASK_TEST_POSTGRES_URL%%\?*}
 admin=${admin%/*}
-grep -m1 -o 'avx512[a-z]*\|avx2\|fma' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/^/cpu flags: /'
+grep -m1 -ow 'avx512[a-z_0-9]*\|avx2\|fma' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/^/cpu flags: /'
 echo "; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for n in $REPLICAS; do
   db="load_$$_$n"
   "$psql" -qAtX "$admin/postgres" -c "CREATE DATABASE $db"
   "$psql" -qAtX "$admin/$db" -c "CREATE EXTENSION vector"
-  url="$admin/$db?sslmode=disable"
+  url="$admin/$db?sslmode=disable${POOL:+&pool_max_conns=$POOL}"
   urls=()
   for i in $(seq 1 "$n"); do
     out="$work/replica-$n-$i.out"
@@ -56,7 +57,7 @@ for n in $REPLICAS; do
     urls+=("$u")
   done
   list=$(IFS=,; echo "${urls[*]}")
-  echo "== $n replica(s): $list, database $db, embed-model $EMBED, reader $READER"
+  echo "== $n replica(s): $list, database $db, pool_max_conns ${POOL:-default}, embed-model $EMBED, reader $READER"
   echo "-- seed: $SEED documents (ingest only)"
   "$work/loadtest" -mode kb -url "$list" -squad "$squad" -ingest-every 1 -n "$SEED" -c 4 -warmup 0 -pg "$url"
   echo "-- mixed: $N requests, 1 ingest per 5, concurrency $C"
