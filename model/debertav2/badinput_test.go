@@ -27,6 +27,7 @@ func TestBadConfig(t *testing.T) {
 		{"fewer buckets", func(m map[string]any) { m["position_buckets"] = 4 }, "rel_embeddings.weight"},
 		{"architecture", func(m map[string]any) { m["architectures"] = []string{"DebertaV2ForMaskedLMx"} }, "unsupported architecture"},
 		{"wider", func(m map[string]any) { m["hidden_size"] = 51 }, "has shape"},
+		{"positions", func(m map[string]any) { m["max_position_embeddings"] = 2_000_000_000 }, "max_position_embeddings 2000000000 is over"},
 	}
 	src := filepath.Join("testdata", "v3-qa")
 	raw, err := os.ReadFile(filepath.Join(src, "config.json"))

@@ -23,6 +23,11 @@ import (
 	"github.com/askqa/ask/tensor"
 )
 
+// maxPositions bounds max_position_embeddings: the published DeBERTa
+// checkpoints have 512, and one sequence of 16384 tokens already needs a
+// 1 GiB score matrix per attention worker.
+const maxPositions = 1 << 14
+
 // Model is a loaded DeBERTa-v2/v3 encoder. It is safe for concurrent use.
 type Model struct {
 	info             model.Info
@@ -76,6 +81,12 @@ func Load(cfg *model.Config, w *model.Weights) (*Model, *model.QAHead, error) {
 	}
 	if h <= 0 || nl <= 0 || heads <= 0 || inter <= 0 || cfg.VocabSize <= 0 || maxPos <= 0 {
 		return nil, nil, fmt.Errorf("%s: hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size and max_position_embeddings must be positive", cfg.Path)
+	}
+	if maxPos > maxPositions {
+		// Without absolute position embeddings (DeBERTa-v3) nothing in
+		// the weights bounds it, and the index tables and the attention
+		// scores grow with it.
+		return nil, nil, fmt.Errorf("%s: max_position_embeddings %d is over the %d this package runs", cfg.Path, maxPos, maxPositions)
 	}
 	if h%heads != 0 {
 		return nil, nil, fmt.Errorf("%s: hidden_size %d is not divisible by %d attention heads", cfg.Path, h, heads)
