@@ -21,7 +21,11 @@ const embedModelFlagHelp = "embedding model: \"builtin\" (the default: all-MiniL
 // is the model inside the binary (loaded from memory); anything else a
 // folder or Hub id, resolved like --model.
 func loadEmbedder(ctx context.Context, env Env, ref string, threads int, log *slog.Logger) (*sentence.Model, error) {
-	opts := sentence.LoadOptions{Threads: threads, Logger: log}
+	q, err := quantizeMode(env)
+	if err != nil {
+		return nil, err
+	}
+	opts := sentence.LoadOptions{Threads: threads, Logger: log, Quantize: q}
 	if ref == "" || ref == builtin.EmbedderName {
 		return sentence.LoadBuiltin(opts)
 	}
@@ -57,6 +61,7 @@ func runEmbed(ctx context.Context, env Env, args []string) error {
 	prompt := fs.String("prompt", "", "name of a prompt of the model's config_sentence_transformers.json (e.g. query, passage)")
 	batch := fs.Int("batch", 32, "texts per forward pass")
 	threads := fs.Int("threads", 0, "threads of a forward pass (0: one per CPU)")
+	addQuantizeFlag(fs, &env)
 	stats := fs.Bool("stats", false, "print a JSON line of timings to standard error at the end (load_ms, embed_ms: time inside the model, tokenization included; texts_per_s)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -23,6 +23,10 @@ type LoadOptions struct {
 	// Logger hears about defaults the folder did not state (no
 	// modules.json: mean pooling); nil logs nothing.
 	Logger *slog.Logger
+	// Quantize is engine.Options.Quantize: "int8" runs the encoder's
+	// Linear layers in int8, "" or "none" in fp32 (an int8 checkpoint
+	// runs in int8 unless "none" is asked).
+	Quantize string
 }
 
 // Load reads a sentence-transformers folder (modules.json, 1_Pooling,
@@ -42,7 +46,7 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("embed: %s: %w", dir, err)
 	}
 	encDir := filepath.Join(dir, filepath.FromSlash(f.encoderPath))
-	enc, err := engine.Load(encDir, engine.Options{Threads: opts.Threads, HiddenStates: true})
+	enc, err := engine.Load(encDir, engine.Options{Threads: opts.Threads, HiddenStates: true, Quantize: opts.Quantize})
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
@@ -84,7 +88,7 @@ func LoadFS(name string, fsys fs.FS, weights []byte, opts LoadOptions) (*Model, 
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	enc, err := engine.LoadFrom(cfg, model.NewWeights(set, name), engine.Options{Threads: opts.Threads, HiddenStates: true})
+	enc, err := engine.LoadFrom(cfg, model.NewWeights(set, name), engine.Options{Threads: opts.Threads, HiddenStates: true, Quantize: opts.Quantize})
 	if err != nil {
 		return nil, fmt.Errorf("embed: load %s: %w", name, err)
 	}
