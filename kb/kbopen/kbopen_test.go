@@ -73,3 +73,15 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("Open(postgres://...) is %T, want *postgres.Store", s)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://ask:secret@db.example.com:5432/ask?sslmode=require": "postgres://…@db.example.com:5432/ask",
+		"postgresql://db/ask":   "postgresql://db/ask",
+		"sqlite:/var/lib/kb.db": "sqlite:/var/lib/kb.db",
+	} {
+		if got := kbopen.Describe(in); got != want || strings.Contains(got, "secret") {
+			t.Errorf("Describe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -73,3 +73,25 @@ func TestRedact(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestEfSearchParam(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		ef      int
+	}{
+		{"postgres://u:p@h/db", "postgres://u:p@h/db", DefaultEfSearch},
+		{"postgres://u:p@h/db?hnsw_ef_search=200", "postgres://u:p@h/db", 200},
+		{"postgres://h/db?sslmode=disable&hnsw_ef_search=100&pool_max_conns=8", "postgres://h/db?sslmode=disable&pool_max_conns=8", 100},
+		{"host=h dbname=db", "host=h dbname=db", DefaultEfSearch},
+	} {
+		out, ef, err := efSearchParam(tc.in)
+		if err != nil || out != tc.out || ef != tc.ef {
+			t.Errorf("efSearchParam(%q) = %q, %d, %v; want %q, %d", tc.in, out, ef, err, tc.out, tc.ef)
+		}
+	}
+	for _, bad := range []string{"postgres://h/db?hnsw_ef_search=0", "postgres://h/db?hnsw_ef_search=1001", "postgres://h/db?hnsw_ef_search=x"} {
+		if _, _, err := efSearchParam(bad); err == nil || !strings.Contains(err.Error(), "1 to 1000") {
+			t.Errorf("efSearchParam(%q): %v, want an error naming the range", bad, err)
+		}
+	}
+}
