@@ -65,13 +65,18 @@ def main():
     ap.add_argument("--minilm", default=os.path.join(ROOT, "builtin", "embedder"))
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--out", default="")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     from sentence_transformers import SentenceTransformer, models
-    e5 = SentenceTransformer(modules=[models.Transformer(args.e5, max_seq_length=512),
+    import transformers
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    f32 = {"dtype": torch.float32}  # builtin/embedder is stored float16; both run float32
+    e5 = SentenceTransformer(modules=[models.Transformer(args.e5, max_seq_length=512, model_args=f32),
                                       models.Pooling(384, pooling_mode="mean"), models.Normalize()], device="cpu")
-    mini = SentenceTransformer(args.minilm, device="cpu")
+    mini = SentenceTransformer(args.minilm, device="cpu", model_kwargs=f32)
     res = {}
     for name, (paras, qs) in corpora(args.n).items():
         res[name] = {"paragraphs": len(paras), "questions": len(qs),

