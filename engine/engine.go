@@ -84,7 +84,7 @@ func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder,
 	if opts.HiddenStates {
 		head = nil
 	}
-	if err := quantize(arch, opts.Quantize, int8File); err != nil {
+	if err := quantize(arch, w, opts.Quantize, int8File); err != nil {
 		return nil, err
 	}
 	return model.NewEncoder(arch, head, opts.Threads), nil

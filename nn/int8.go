@@ -57,6 +57,7 @@ func NewLinearInt8(name string, q []int8, scale, b []float32, out, in int) (*Lin
 // the current input with their scales and zero points.
 type int8Scratch struct {
 	a     []uint8
+	xs    []float32 // the input times the layer's InScale, when it has one
 	scale []float32
 	zero  []int32
 	quant quantTask
@@ -75,7 +76,10 @@ func (ws *Workspace) linearInt8(l *Linear, x []float32, rows int, y []float32, e
 		s.zero = make([]int32, rows)
 	}
 	s.a, s.scale, s.zero = s.a[:rows*kp], s.scale[:rows], s.zero[:rows]
-	s.quant = quantTask{s: s, x: x, k: l.In, kp: kp, rows: rows, levels: tensor.Int8ActivationMax()}
+	if l.Q.InScale != nil && cap(s.xs) < rows*l.In {
+		s.xs = make([]float32, rows*l.In)
+	}
+	s.quant = quantTask{s: s, x: x, in: l.Q.InScale, k: l.In, kp: kp, rows: rows, levels: tensor.Int8ActivationMax()}
 	ws.pool.Run(ws.job, &s.quant, (rows+quantRows-1)/quantRows)
 	s.gemm = tensor.Int8GemmTask{A: s.a, Lda: kp, M: rows, Scale: s.scale, Zero: s.zero, B: l.Q, C: y, Ldc: l.Out, Bias: l.B, Ep: ep}
 	ws.pool.Run(ws.job, &s.gemm, s.gemm.Split())
@@ -87,11 +91,24 @@ const quantRows = 16
 type quantTask struct {
 	s                   *int8Scratch
 	x                   []float32
+	in                  []float32 // per-channel factors of the input, or nil
 	k, kp, rows, levels int
 }
 
 func (t *quantTask) Do(lo, hi, _ int) {
 	r0, r1 := lo*quantRows, min(hi*quantRows, t.rows)
 	s := t.s
-	tensor.QuantizeRows(s.a[r0*t.kp:], t.kp, t.x[r0*t.k:], t.k, r1-r0, t.k, t.levels, s.scale[r0:], s.zero[r0:])
+	x := t.x
+	if t.in != nil {
+		// Scaled into the workspace (rows r0..r1 only: pieces run in
+		// parallel), then quantized as usual.
+		x = s.xs
+		for r := r0; r < r1; r++ {
+			src, dst := t.x[r*t.k:(r+1)*t.k], x[r*t.k:(r+1)*t.k]
+			for i, v := range src {
+				dst[i] = v * t.in[i]
+			}
+		}
+	}
+	tensor.QuantizeRows(s.a[r0*t.kp:], t.kp, x[r0*t.k:], t.k, r1-r0, t.k, t.levels, s.scale[r0:], s.zero[r0:])
 }

@@ -98,3 +98,96 @@ func BenchmarkDistilBERTShapeInt8(b *testing.B) {
 		})
 	}
 }
+
+// TestInt8InScale checks the activation factors of a smoothed layer
+// (PackedInt8.InScale): factors of one change nothing, bit for bit; with an
+// outlier input channel, moving its range into the weights (SmoothQuant)
+// brings the int8 output closer to fp32 than plain per-row activations;
+// and Packed.ScaleRows folds the factors back into fp32 weights.
+func TestInt8InScale(t *testing.T) {
+	const in, out, rows = 96, 40, 23
+	r := rand.New(rand.NewPCG(4, 2))
+	w := randW(r, out*in, 0.1)
+	b := randW(r, out, 0.1)
+	x := randW(r, rows*in, 1)
+	for i := 0; i < rows; i++ {
+		x[i*in+5] *= 30 // one outlier channel sets every row's range
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	ws := NewWorkspace(pool)
+	run := func(l *Linear) []float32 {
+		y := make([]float32, rows*out)
+		ws.Linear(l, x, rows, y, tensor.EpBias)
+		return y
+	}
+	int8Linear := func(w []float32, f []float32) *Linear {
+		l, err := NewLinear("l", w, b, out, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Q, err = tensor.QuantizePacked(l.W); err != nil {
+			t.Fatal(err)
+		}
+		l.Q.InScale, l.W = f, nil
+		return l
+	}
+	fp, err := NewLinear("fp", w, b, out, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run(fp)
+	plain := run(int8Linear(w, nil))
+	ones := make([]float32, in)
+	for i := range ones {
+		ones[i] = 1
+	}
+	if got := run(int8Linear(w, ones)); fmt.Sprint(got) != fmt.Sprint(plain) {
+		t.Errorf("factors of one changed the int8 output")
+	}
+	// SmoothQuant with alpha 0.5: s_k = sqrt(max|x_k| / max|W[:,k]|).
+	s := make([]float32, in)
+	inv := make([]float32, in)
+	ws2 := make([]float32, len(w))
+	for k := range s {
+		var ax, aw float32
+		for i := 0; i < rows; i++ {
+			ax = max(ax, float32(math.Abs(float64(x[i*in+k]))))
+		}
+		for j := 0; j < out; j++ {
+			aw = max(aw, float32(math.Abs(float64(w[j*in+k]))))
+		}
+		s[k] = float32(math.Sqrt(float64(ax / aw)))
+		inv[k] = 1 / s[k]
+		for j := 0; j < out; j++ {
+			ws2[j*in+k] = w[j*in+k] * s[k]
+		}
+	}
+	smooth := run(int8Linear(ws2, inv))
+	relErr := func(got []float32) float64 {
+		var e, n float64
+		for i := range got {
+			d := float64(got[i] - want[i])
+			e, n = e+d*d, n+float64(want[i])*float64(want[i])
+		}
+		return math.Sqrt(e / n)
+	}
+	ep, es := relErr(plain), relErr(smooth)
+	t.Logf("relative error to fp32: plain %.2e, smoothed %.2e", ep, es)
+	if es >= ep/2 {
+		t.Errorf("smoothing gave relative error %.2e, want well below the plain %.2e", es, ep)
+	}
+	folded, err := NewLinear("folded", ws2, b, out, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := folded.W.ScaleRows(inv); err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(run(folded)); e > 1e-6 {
+		t.Errorf("fp32 weights with the factors folded back: relative error %.2e", e)
+	}
+	if err := folded.W.ScaleRows(inv[:3]); err == nil {
+		t.Error("ScaleRows accepted 3 factors for 96 rows")
+	}
+}

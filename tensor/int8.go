@@ -38,6 +38,12 @@ type PackedInt8 struct {
 	colSum []int32 // Σk B[k][j] per (padded) column
 	// Scale holds the per-column (output channel) dequantization scales.
 	Scale []float32
+	// InScale, when set (K values), multiplies the activations per input
+	// channel before they are quantized; the weights were divided by it
+	// when they were quantized, so the product is unchanged in exact
+	// arithmetic. It moves the range of outlier activation channels into
+	// the weights (SmoothQuant), where per-channel weight scales absorb it.
+	InScale []float32
 }
 
 // Panels is the number of nr-wide column panels, rounded up to an even
@@ -342,4 +348,24 @@ func QuantizePacked(p *Packed) (*PackedInt8, error) {
 	}
 	q, s := QuantizeWeights(w, p.N, p.K)
 	return PackInt8(q, s, p.N, p.K)
+}
+
+// ScaleRows multiplies row k of B (input channel k of every output channel)
+// by f[k]: it undoes, in an fp32 model, the division of the weights by the
+// activations' per-channel factors (PackedInt8.InScale) of an int8
+// checkpoint.
+func (p *Packed) ScaleRows(f []float32) error {
+	if len(f) != p.K {
+		return fmt.Errorf("scale rows: %d factors for %d rows", len(f), p.K)
+	}
+	for j := 0; j < p.Panels(); j++ {
+		pan := p.panel(j)
+		for k, v := range f {
+			row := pan[k*nr : (k+1)*nr]
+			for c := range row {
+				row[c] *= v
+			}
+		}
+	}
+	return nil
 }
