@@ -57,7 +57,7 @@ func NewLinearInt8(name string, q []int8, scale, b []float32, out, in int) (*Lin
 // the current input with their scales and zero points.
 type int8Scratch struct {
 	a     []uint8
-	xs    []float32 // the input times the layer's InScale, when it has one
+	xs    []float32 // one row of the input times InScale per worker
 	scale []float32
 	zero  []int32
 	quant quantTask
@@ -76,8 +76,8 @@ func (ws *Workspace) linearInt8(l *Linear, x []float32, rows int, y []float32, e
 		s.zero = make([]int32, rows)
 	}
 	s.a, s.scale, s.zero = s.a[:rows*kp], s.scale[:rows], s.zero[:rows]
-	if l.Q.InScale != nil && cap(s.xs) < rows*l.In {
-		s.xs = make([]float32, rows*l.In)
+	if n := ws.pool.Size() * l.In; l.Q.InScale != nil && cap(s.xs) < n {
+		s.xs = make([]float32, n)
 	}
 	s.quant = quantTask{s: s, x: x, in: l.Q.InScale, k: l.In, kp: kp, rows: rows, levels: tensor.Int8ActivationMax()}
 	ws.pool.Run(ws.job, &s.quant, (rows+quantRows-1)/quantRows)
@@ -95,20 +95,12 @@ type quantTask struct {
 	k, kp, rows, levels int
 }
 
-func (t *quantTask) Do(lo, hi, _ int) {
+func (t *quantTask) Do(lo, hi, w int) {
 	r0, r1 := lo*quantRows, min(hi*quantRows, t.rows)
 	s := t.s
-	x := t.x
 	if t.in != nil {
-		// Scaled into the workspace (rows r0..r1 only: pieces run in
-		// parallel), then quantized as usual.
-		x = s.xs
-		for r := r0; r < r1; r++ {
-			src, dst := t.x[r*t.k:(r+1)*t.k], x[r*t.k:(r+1)*t.k]
-			for i, v := range src {
-				dst[i] = v * t.in[i]
-			}
-		}
+		tensor.QuantizeRowsScaled(s.a[r0*t.kp:], t.kp, t.x[r0*t.k:], t.k, r1-r0, t.k, t.levels, t.in, s.xs[w*t.k:(w+1)*t.k], s.scale[r0:], s.zero[r0:])
+		return
 	}
-	tensor.QuantizeRows(s.a[r0*t.kp:], t.kp, x[r0*t.k:], t.k, r1-r0, t.k, t.levels, s.scale[r0:], s.zero[r0:])
+	tensor.QuantizeRows(s.a[r0*t.kp:], t.kp, t.x[r0*t.k:], t.k, r1-r0, t.k, t.levels, s.scale[r0:], s.zero[r0:])
 }

@@ -127,22 +127,44 @@ func Int8Kernel() string { return int8Kernel() }
 // where [min(0, min x), max(0, max x)] maps onto [0, levels], so 0 is exact.
 func QuantizeRows(dst []uint8, ldd int, x []float32, ldx, rows, k, levels int, scale []float32, zero []int32) {
 	for r := 0; r < rows; r++ {
-		row := x[r*ldx : r*ldx+k]
-		lo, hi := vecMinMax(row)
-		lo, hi = min(lo, 0), max(hi, 0)
-		s := (hi - lo) / float32(levels)
-		if !(s > 0) || math.IsInf(float64(s), 0) {
-			s = 1
-		}
-		inv := 1 / s
-		z := int32(math.RoundToEven(float64(-lo * inv)))
-		z = max(0, min(int32(levels), z))
-		scale[r], zero[r] = s, z
-		out := dst[r*ldd : r*ldd+ldd]
-		vecQuantize(out[:k], row, inv, z, int32(levels))
-		for i := k; i < ldd; i++ {
-			out[i] = uint8(z)
-		}
+		scale[r], zero[r] = quantizeRow(dst[r*ldd:r*ldd+ldd], x[r*ldx:r*ldx+k], levels)
+	}
+}
+
+// QuantizeRowsScaled is QuantizeRows of x·f (f multiplying column k of
+// every row: PackedInt8.InScale), using tmp (k floats, kept in L1) for one
+// scaled row at a time instead of a scaled copy of x.
+func QuantizeRowsScaled(dst []uint8, ldd int, x []float32, ldx, rows, k, levels int, f, tmp []float32, scale []float32, zero []int32) {
+	tmp, f = tmp[:k], f[:k]
+	for r := 0; r < rows; r++ {
+		vecMul(tmp, x[r*ldx:r*ldx+k], f)
+		scale[r], zero[r] = quantizeRow(dst[r*ldd:r*ldd+ldd], tmp, levels)
+	}
+}
+
+// quantizeRow quantizes row into out (len(out) >= len(row); the padding is
+// set to the zero point) and returns the row's scale and zero point.
+func quantizeRow(out []uint8, row []float32, levels int) (float32, int32) {
+	k := len(row)
+	lo, hi := vecMinMax(row)
+	lo, hi = min(lo, 0), max(hi, 0)
+	s := (hi - lo) / float32(levels)
+	if !(s > 0) || math.IsInf(float64(s), 0) {
+		s = 1
+	}
+	inv := 1 / s
+	z := int32(math.RoundToEven(float64(-lo * inv)))
+	z = max(0, min(int32(levels), z))
+	vecQuantize(out[:k], row, inv, z, int32(levels))
+	for i := k; i < len(out); i++ {
+		out[i] = uint8(z)
+	}
+	return s, z
+}
+
+func mulGo(dst, x, f []float32) {
+	for i, v := range x {
+		dst[i] = v * f[i]
 	}
 }
 

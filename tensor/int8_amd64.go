@@ -50,6 +50,9 @@ func vquantAVX2(dst *uint8, x *float32, n int, inv float32, zero, levels int32)
 //go:noescape
 func vdequantAVX2(c *float32, colSum *int32, ws *float32, n int, zero int32, rs float32)
 
+//go:noescape
+func vmulAVX2(dst, x, f *float32, n int)
+
 // int8Pair computes C[rows×2nr] (+)= A[rows×4kq] · (panels b0, b1) in
 // int32, for rows >= 1 and kq >= 1. With the AVX2 kernel every byte of A
 // must be at most 127 (Int8ActivationMax).
@@ -124,4 +127,17 @@ func vecDequant(c []float32, colSum []int32, ws []float32, zero int32, rs float3
 		vdequantAVX2(&c[0], &colSum[0], &ws[0], n, zero, rs)
 	}
 	dequantGo(c[n:], colSum[n:], ws[n:], zero, rs)
+}
+
+func vecMul(dst, x, f []float32) {
+	n := len(x) &^ 7
+	if !hasAVX2 {
+		n = 0
+	}
+	if n > 0 {
+		_ = dst[n-1]
+		_ = f[n-1]
+		vmulAVX2(&dst[0], &x[0], &f[0], n)
+	}
+	mulGo(dst[n:], x[n:], f[n:])
 }

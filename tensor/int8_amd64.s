@@ -467,3 +467,23 @@ dqloop:
 	JNE dqloop
 	VZEROUPPER
 	RET
+
+// func vmulAVX2(dst, x, f *float32, n int)
+// dst[i] = x[i]·f[i] (the same IEEE product as Go's), n a positive
+// multiple of 8.
+TEXT ·vmulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ f+16(FP), DX
+	MOVQ n+24(FP), CX
+mloop:
+	VMOVUPS (SI), Y0
+	VMULPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNE mloop
+	VZEROUPPER
+	RET

@@ -18,3 +18,5 @@ func vecQuantize(dst []uint8, x []float32, inv float32, zero, levels int32) {
 func vecDequant(c []float32, colSum []int32, ws []float32, zero int32, rs float32) {
 	dequantGo(c, colSum, ws, zero, rs)
 }
+
+func vecMul(dst, x, f []float32) { mulGo(dst, x, f) }

@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -292,6 +293,41 @@ func TestInt8GemmCheck(t *testing.T) {
 		mod(&g)
 		if g.Check() == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestQuantizeRowsScaled checks that quantizing x·f row by row through the
+// scratch row gives the same bytes, scales and zero points as quantizing a
+// scaled copy of x, on every length (the vector body and the scalar tail).
+func TestQuantizeRowsScaled(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for _, k := range []int{1, 7, 8, 9, 31, 64, 385} {
+		const rows = 5
+		ldx, ldd := k+3, (k+3)/4*4+4
+		x := make([]float32, rows*ldx)
+		f := make([]float32, k)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 3)
+		}
+		for i := range f {
+			f[i] = float32(0.1 + 4*r.Float64())
+		}
+		scaled := make([]float32, rows*ldx)
+		for row := 0; row < rows; row++ {
+			for i := 0; i < k; i++ {
+				scaled[row*ldx+i] = x[row*ldx+i] * f[i]
+			}
+		}
+		for _, levels := range []int{255, 127} {
+			want, got := make([]uint8, rows*ldd), make([]uint8, rows*ldd)
+			ws, wz := make([]float32, rows), make([]int32, rows)
+			gs, gz := make([]float32, rows), make([]int32, rows)
+			QuantizeRows(want, ldd, scaled, ldx, rows, k, levels, ws, wz)
+			QuantizeRowsScaled(got, ldd, x, ldx, rows, k, levels, f, make([]float32, k), gs, gz)
+			if !slices.Equal(want, got) || !slices.Equal(ws, gs) || !slices.Equal(wz, gz) {
+				t.Errorf("k=%d levels=%d: scaled quantization differs from quantizing x·f", k, levels)
+			}
 		}
 	}
 }
