@@ -15,7 +15,10 @@ Every prediction set is scored here with the official SQuAD v1.1 EM/F1
 (normalisation as in evaluate-v1.1.py), and each int8 set is compared answer
 by answer with its fp32 counterpart. ask also runs with ASK_GEMM_KERNEL=avx2,
 whose kernel takes 7-bit activations (see tensor/int8.go), to show that
-choice's effect.
+choice's effect. --calibrated DIR adds a checkpoint written by
+tools/quantize/smoothquant_gptq.py (SmoothQuant activation factors + GPTQ
+rounding), compared with ask fp32 of --model; ONNX Runtime also runs
+quantize_dynamic with per_channel=True (per-channel weights, as ask's).
 
 Prints a table; --json writes the raw figures.
 """
@@ -125,6 +128,10 @@ def run_ort(model_dir: str, onnx_path: str, qs: list, threads: int) -> dict:
     return {"preds": preds, "wall_s": time.perf_counter() - t0, "version": ort.__version__}
 
 
+CALIBRATED = "ask int8 calibrated (SmoothQuant+GPTQ)"
+ORT_PC = "ORT int8 (quantize_dynamic, per_channel)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(REPO, "builtin", "model"))
@@ -133,6 +140,8 @@ def main() -> int:
     ap.add_argument("--ask", help="ask binary (default: go build one)")
     ap.add_argument("--skip", default="", help="comma list: ask,ort,avx2")
     ap.add_argument("--json", dest="json_out")
+    ap.add_argument("--calibrated", help="int8 checkpoint of --model written by tools/quantize/smoothquant_gptq.py "
+                    "(SmoothQuant + GPTQ): also run it, compared with ask fp32 of --model")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     work = tempfile.mkdtemp(prefix="ask-int8-acc-")
@@ -152,26 +161,32 @@ def main() -> int:
         if ask is None:
             ask = os.path.join(work, "ask")
             subprocess.run(["go", "build", "-o", ask, "./cmd/ask"], cwd=REPO, check=True)
-        runs = [("ask fp32", "none", None), ("ask int8", "int8", None)]
+        runs = [("ask fp32", args.model, "none", None), ("ask int8", args.model, "int8", None)]
         if "avx2" not in skip:
-            runs.append(("ask int8 (avx2 kernel, 7-bit activations)", "int8", "avx2"))
-        for name, qz, kern in runs:
+            runs.append(("ask int8 (avx2 kernel, 7-bit activations)", args.model, "int8", "avx2"))
+        if args.calibrated:
+            runs.append((CALIBRATED, args.calibrated, "int8", None))
+            if "avx2" not in skip:
+                runs.append((CALIBRATED + " (avx2 kernel)", args.calibrated, "int8", "avx2"))
+        for i, (name, model, qz, kern) in enumerate(runs):
             print(f"running {name}", file=sys.stderr, flush=True)
-            res["runs"][name] = run_ask(ask, args.model, args.data, args.threads, qz, kern,
-                                        os.path.join(work, name.split(" (")[0].replace(" ", "_") + (kern or "") + ".json"))
+            res["runs"][name] = run_ask(ask, model, args.data, args.threads, qz, kern, os.path.join(work, f"ask{i}.json"))
     if "ort" not in skip:
         from onnxruntime.quantization import QuantType, quantize_dynamic
         fp32 = os.path.join(work, "model.onnx")
         int8 = os.path.join(work, "model.int8.onnx")
+        int8pc = os.path.join(work, "model.int8pc.onnx")
         print("exporting ONNX and quantizing", file=sys.stderr, flush=True)
         export_onnx(args.model, fp32)
         quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
-        for name, path in (("ORT fp32", fp32), ("ORT int8 (quantize_dynamic)", int8)):
+        quantize_dynamic(fp32, int8pc, weight_type=QuantType.QInt8, per_channel=True)
+        for name, path in (("ORT fp32", fp32), ("ORT int8 (quantize_dynamic)", int8), (ORT_PC, int8pc)):
             print(f"running {name}", file=sys.stderr, flush=True)
             res["runs"][name] = run_ort(args.model, path, qs, args.threads)
 
     pairs = [("ask int8", "ask fp32"), ("ask int8 (avx2 kernel, 7-bit activations)", "ask fp32"),
-             ("ORT int8 (quantize_dynamic)", "ORT fp32"), ("ORT fp32", "ask fp32")]
+             (CALIBRATED, "ask fp32"), (CALIBRATED + " (avx2 kernel)", "ask fp32"),
+             ("ORT int8 (quantize_dynamic)", "ORT fp32"), (ORT_PC, "ORT fp32"), ("ORT fp32", "ask fp32")]
     print(f"{len(qs)} questions from {os.path.relpath(args.data, REPO)}; CPU flags: {' '.join(res['cpu_flags'])}")
     print(f"{'run':45} {'EM':>6} {'F1':>6} {'same answer as':>16}")
     for name, r in res["runs"].items():
