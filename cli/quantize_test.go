@@ -111,3 +111,36 @@ func TestQuantizeErrors(t *testing.T) {
 		t.Errorf("int8 input: exit %d, %q", code, errs)
 	}
 }
+
+// TestEmbedQuantize runs the built-in embedder with --quantize int8: the
+// vector stays within the issue's cosine bar of the fp32 one, and
+// --quantize none is fp32.
+func TestEmbedQuantize(t *testing.T) {
+	in := `{"text":"The Black Death was one of the most devastating pandemics in human history."}` + "\n"
+	vec := func(args ...string) []float64 {
+		t.Helper()
+		o, e, c := run(t, in, append([]string{"embed", "--threads", "1"}, args...)...)
+		if c != 0 {
+			t.Fatalf("embed %v: exit %d: %s", args, c, e)
+		}
+		var r struct{ Embedding []float64 }
+		if err := json.Unmarshal([]byte(o), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Embedding
+	}
+	cos := func(a, b []float64) float64 {
+		var ab, aa, bb float64
+		for i := range a {
+			ab, aa, bb = ab+a[i]*b[i], aa+a[i]*a[i], bb+b[i]*b[i]
+		}
+		return ab / math.Sqrt(aa*bb)
+	}
+	fp32 := vec()
+	if c := cos(fp32, vec("--quantize", "int8")); c < 0.99 || c > 0.999999 {
+		t.Errorf("--quantize int8: cosine to fp32 %.7f, want in [0.99, 1)", c)
+	}
+	if c := cos(fp32, vec("--quantize", "none")); c < 0.999999 {
+		t.Errorf("--quantize none: cosine to fp32 %.6f", c)
+	}
+}
