@@ -110,7 +110,7 @@ def rows_of(d, limit):
     return rows[:limit] if limit else rows
 
 
-def run(qa, rows, impossible, log, name, batch=64):
+def run(qa, rows, impossible, log, name, batch=64, extra=None):
     """{id: (best_answer, null_margin)}: null_margin = null score minus the
     best span's score (pipeline probabilities), for v2.0 calibration."""
     out = {}
@@ -118,7 +118,8 @@ def run(qa, rows, impossible, log, name, batch=64):
     for i in range(0, len(rows), batch):
         chunk = rows[i:i + batch]
         res = qa(question=[r[1] for r in chunk], context=[r[2] for r in chunk],
-                 handle_impossible_answer=impossible, top_k=3 if impossible else 1, batch_size=16)
+                 handle_impossible_answer=impossible, top_k=3 if impossible else 1, batch_size=16,
+                 **(extra or {}))
         if isinstance(res, dict):
             res = [res]
         if chunk and len(chunk) == 1 and impossible:
@@ -201,6 +202,10 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="first N questions per file")
     ap.add_argument("--files", default="v1.1,v2.0,cmrc,drcd")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--zh-align-to-words", type=int, default=0,
+                    help="align_to_words for the Chinese files (default off: with a Metaspace tokenizer a "
+                         "'word' is a whole run of text without spaces, i.e. a Chinese sentence or more, so "
+                         "the pipeline's default widens every answer to it)")
     args = ap.parse_args()
     import torch
     import transformers
@@ -218,13 +223,16 @@ def main():
         d = load(os.path.join(HERE, f"heldout-{name}.json"))
         rows = rows_of(d, args.limit)
         imp = name == "v2.0"
-        out, secs = run(qa, rows, imp, log, name)
+        zh = name in ("cmrc", "drcd")
+        extra = {"align_to_words": bool(args.zh_align_to_words)} if zh else {}
+        out, secs = run(qa, rows, imp, log, name, extra=extra)
         preds = {k: v[0] for k, v in out.items()}
         if name in ("cmrc", "drcd"):
             em = {r[0]: cmrc_em(r[3], preds[r[0]]) for r in rows}
             f1 = {r[0]: cmrc_f1(r[3], preds[r[0]]) for r in rows}
             m = summarize(em, f1, None)
             m["metric"] = "CMRC 2018 (mixed segmentation, punctuation stripped)"
+            m["align_to_words"] = bool(args.zh_align_to_words)
         else:
             ex, f1, has = squad_scores(rows, preds)
             m = summarize(ex, f1, has if imp else None)
