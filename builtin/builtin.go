@@ -33,7 +33,7 @@ const MultilingualName = "builtin-multilingual"
 // server then route questions in Chinese, Japanese or Korean to it
 // (reader.ScriptRouter) and everything else to the English model.
 //
-//go:embed model multilingual
+//go:embed model
 var files embed.FS
 
 const (
