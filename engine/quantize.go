@@ -43,6 +43,15 @@ func quantize(arch model.Arch, w *model.Weights, mode string, int8File bool) err
 		}
 		return nil
 	}
+	if q, ok := arch.(int8Quantizer); ok {
+		// The architecture runs its own blocks (DeBERTa): its Stack has
+		// no layers, so it quantizes its Linear layers itself (and has
+		// no activation factors, which are named by stack layer).
+		if err := q.QuantizeInt8(); err != nil {
+			return fmt.Errorf("quantize int8: %w", err)
+		}
+		return nil
+	}
 	if err := stack.QuantizeInt8(); err != nil {
 		return fmt.Errorf("quantize int8: %w", err)
 	}
@@ -50,6 +59,12 @@ func quantize(arch model.Arch, w *model.Weights, mode string, int8File bool) err
 		lin.Q.InScale = f
 	}
 	return nil
+}
+
+// int8Quantizer is an architecture whose encoder blocks are not in its
+// nn.Stack and which quantizes them itself.
+type int8Quantizer interface {
+	QuantizeInt8() error
 }
 
 // inScales reads the activation factors a checkpoint holds, per Linear.
