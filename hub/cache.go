@@ -15,16 +15,38 @@ import (
 
 // The files a QA model needs. config.json and the weights are required;
 // the tokenizer files are optional because each model ships a different
-// subset (tokenizer.json, or vocab.txt, or vocab.json+merges.txt). A
-// pull records every optional file the Hub lacks as a .no_exist marker, so
-// a snapshot is "complete" when each one is either present or known absent.
+// subset (tokenizer.json, or a SentencePiece .model, or vocab.txt, or
+// vocab.json+merges.txt). A pull records every optional file the Hub lacks
+// as a .no_exist marker, so a snapshot is "complete" when each one is
+// either present or known absent.
 const (
-	configFile  = "config.json"
-	weightsFile = "model.safetensors"
-	indexFile   = "model.safetensors.index.json"
+	configFile   = "config.json"
+	weightsFile  = "model.safetensors"
+	indexFile    = "model.safetensors.index.json"
+	binFile      = "pytorch_model.bin"
+	binIndexFile = "pytorch_model.bin.index.json"
 )
 
+// weightFiles are the checkpoint formats ask loads, in the order
+// transformers and model.OpenWeights prefer them: safetensors, then
+// PyTorch's pytorch_model.bin, each as one file or as an index of shards.
+// A pull fetches the first the repo has and marks the ones before it
+// absent. A .bin is never converted: the loader reads it with torchbin's
+// restricted unpickler, so the snapshot stays byte-identical to the Hub's
+// (and to what huggingface_hub would cache).
+var weightFiles = []string{weightsFile, indexFile, binFile, binIndexFile}
+
+func isIndex(name string) bool { return name == indexFile || name == binIndexFile }
+
 var tokenizerFiles = []string{"tokenizer.json", "vocab.txt", "vocab.json", "merges.txt"}
+
+// spmFiles are the SentencePiece model names transformers' slow tokenizer
+// classes use (ALBERT/XLNet/T5, DeBERTa-v2/v3, XLM-R/CamemBERT). The
+// tokenizer loader reads one only when there is no tokenizer.json, so a
+// pull fetches them only then: XLM-R repos often carry a 5 MB
+// sentencepiece.bpe.model beside the tokenizer.json that supersedes it.
+// (added_tokens.json is not fetched: the loader never reads it.)
+var spmFiles = []string{"spiece.model", "spm.model", "sentencepiece.bpe.model"}
 
 var optionalFiles = []string{
 	"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -227,18 +249,41 @@ func checkSnapshot(repoDir, commit string) SnapshotState {
 	var st SnapshotState
 	present := func(f string) bool { return exists(snapshotPath(repoDir, commit, f)) }
 	absent := func(f string) bool { return exists(noExistPath(repoDir, commit, f)) }
+	uncheckedWeights := false
 
 	required := true
 	if !present(configFile) {
 		st.Missing = append(st.Missing, configFile)
 		required = false
 	}
+	// The weights are the first format present, as the loader picks them.
+	// A fallback format leaves the snapshot usable, and complete only when
+	// the formats preferred to it are known absent: otherwise a pull would
+	// still ask the Hub for them.
+	found := -1
+	for i, f := range weightFiles {
+		if present(f) {
+			found = i
+			break
+		}
+	}
 	switch {
-	case present(weightsFile):
-	case present(indexFile):
-		shards, err := readIndexShards(snapshotPath(repoDir, commit, indexFile))
+	case found < 0:
+		// Name the format a pull would fetch next: the first one not
+		// known absent.
+		next := weightsFile
+		for _, f := range weightFiles {
+			if !absent(f) {
+				next = f
+				break
+			}
+		}
+		st.Missing = append(st.Missing, next)
+		required = false
+	case isIndex(weightFiles[found]):
+		shards, err := readIndexShards(snapshotPath(repoDir, commit, weightFiles[found]), weightFiles[found])
 		if err != nil {
-			st.Missing = append(st.Missing, indexFile)
+			st.Missing = append(st.Missing, weightFiles[found])
 			required = false
 		}
 		for _, s := range shards {
@@ -247,14 +292,17 @@ func checkSnapshot(repoDir, commit string) SnapshotState {
 				required = false
 			}
 		}
-	default:
-		st.Missing = append(st.Missing, weightsFile)
-		required = false
+	}
+	for _, f := range weightFiles[:max(found, 0)] {
+		if !absent(f) {
+			st.Missing = append(st.Missing, f)
+			uncheckedWeights = true
+		}
 	}
 
 	tokOK := false
 	allTokAbsent := true
-	for _, f := range tokenizerFiles {
+	for _, f := range append(tokenizerFiles, spmFiles...) {
 		if present(f) && (f != "vocab.json" || present("merges.txt")) && (f != "merges.txt" || present("vocab.json")) {
 			tokOK = true
 		}
@@ -264,8 +312,12 @@ func checkSnapshot(repoDir, commit string) SnapshotState {
 	}
 	st.Usable = required && (tokOK || allTokAbsent)
 
-	complete := st.Usable
-	for _, f := range optionalFiles {
+	complete := st.Usable && !uncheckedWeights
+	wanted := optionalFiles
+	if !present("tokenizer.json") {
+		wanted = append(wanted[:len(wanted):len(wanted)], spmFiles...)
+	}
+	for _, f := range wanted {
 		if !present(f) && !absent(f) {
 			st.Missing = append(st.Missing, f)
 			complete = false
@@ -275,27 +327,29 @@ func checkSnapshot(repoDir, commit string) SnapshotState {
 	return st
 }
 
-// readIndexShards lists the shard files of a safetensors index, sorted and
-// deduplicated, refusing names that would leave the snapshot folder.
-func readIndexShards(path string) ([]string, error) {
+// readIndexShards lists the shard files of a weights index (name is
+// model.safetensors.index.json or pytorch_model.bin.index.json: both hold
+// a weight_map), sorted and deduplicated, refusing names that would leave
+// the snapshot folder.
+func readIndexShards(path, name string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", indexFile, err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	var idx struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", indexFile, err)
+		return nil, fmt.Errorf("parse %s: %w", name, err)
 	}
 	if len(idx.WeightMap) == 0 {
-		return nil, fmt.Errorf("parse %s: empty weight_map", indexFile)
+		return nil, fmt.Errorf("parse %s: empty weight_map", name)
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range idx.WeightMap {
 		if !validFile(f) {
-			return nil, fmt.Errorf("parse %s: invalid shard name %q", indexFile, f)
+			return nil, fmt.Errorf("parse %s: invalid shard name %q", name, f)
 		}
 		if !seen[f] {
 			seen[f] = true

@@ -177,35 +177,50 @@ func (p *puller) run(ctx context.Context) error {
 			return err
 		}
 	}
-	ok, err := p.file(ctx, weightsFile, nil)
-	if err != nil {
-		return err
+	// The SentencePiece model is what the tokenizer loader falls back to
+	// when there is no tokenizer.json, so only then is it needed.
+	if !exists(snapshotPath(p.dir, commit, "tokenizer.json")) {
+		for _, f := range spmFiles {
+			if _, err := p.file(ctx, f, nil); err != nil {
+				return err
+			}
+		}
 	}
-	if ok {
-		return nil
-	}
-	ok, err = p.file(ctx, indexFile, nil)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: %s@%s has neither %s nor %s; pytorch_model.bin-only repos are not supported yet (convert the weights to safetensors, or pick a revision that has them)",
-			ErrUnsupported, p.ref.Repo, commit, weightsFile, indexFile)
-	}
-	shards, err := readIndexShards(snapshotPath(p.dir, commit, indexFile))
-	if err != nil {
-		return err
-	}
-	for _, s := range shards {
-		ok, err := p.file(ctx, s, nil)
+	return p.weights(ctx)
+}
+
+// weights fetches the first checkpoint format the repo has, in the
+// loader's order (weightFiles), marking the ones before it absent, and
+// for an index every shard it lists.
+func (p *puller) weights(ctx context.Context) error {
+	for _, name := range weightFiles {
+		ok, err := p.file(ctx, name, nil)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%w: %s lists shard %s, which the repo does not have", ErrUnsupported, indexFile, s)
+			continue
 		}
+		if !isIndex(name) {
+			return nil
+		}
+		shards, err := readIndexShards(snapshotPath(p.dir, p.snap.Commit, name), name)
+		if err != nil {
+			return err
+		}
+		for _, s := range shards {
+			ok, err := p.file(ctx, s, nil)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: %s lists shard %s, which the repo does not have", ErrUnsupported, name, s)
+			}
+		}
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w: %s@%s has none of %s (ask loads safetensors and PyTorch checkpoints; TensorFlow-, Flax- and ONNX-only repos have neither): pick another revision or model, or convert the weights to safetensors with transformers and pass the folder",
+		ErrUnsupported, p.ref.Repo, p.snap.Commit, strings.Join(weightFiles, ", "))
 }
 
 // head asks for config.json's metadata at rev, to learn the commit.

@@ -258,10 +258,10 @@ func TestHubErrors(t *testing.T) {
 	private.Private = true
 	gated := hubtest.TinyModel("acme/gated")
 	gated.Gated = true
-	ptOnly := hubtest.TinyModel("acme/pt-only")
-	delete(ptOnly.Files, "model.safetensors")
-	ptOnly.Files["pytorch_model.bin"] = hubtest.File{Data: []byte("pickle"), LFS: true}
-	srv := hubtest.New(t, private, gated, ptOnly, hubtest.TinyModel(repoID))
+	tfOnly := hubtest.TinyModel("acme/tf-only")
+	delete(tfOnly.Files, "model.safetensors")
+	tfOnly.Files["tf_model.h5"] = hubtest.File{Data: []byte("hdf5"), LFS: true}
+	srv := hubtest.New(t, private, gated, tfOnly, hubtest.TinyModel(repoID))
 
 	cases := []struct {
 		ref, token string
@@ -274,7 +274,7 @@ func TestHubErrors(t *testing.T) {
 		{"acme/gated", "wrong", ErrAuth, "accept its conditions"},
 		{"acme/nope", "", ErrRepoNotFound, "check the repo id"},
 		{repoID + "@v9", "", ErrRevisionNotFound, "check the revision"},
-		{"acme/pt-only", "", ErrUnsupported, "pytorch_model.bin-only repos are not supported yet"},
+		{"acme/tf-only", "", ErrUnsupported, "has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json"},
 	}
 	for _, c := range cases {
 		t.Run(c.ref+"/"+c.token, func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -426,6 +428,42 @@ func TinyModel(id string) Repo {
 			"README.md":             {Data: []byte("# tiny\n")},
 		},
 	}
+}
+
+// FromDir builds a repo from the regular files of model folders (a later
+// folder's file replaces an earlier one's of the same name; subfolders are
+// skipped), so a test can serve a real checkpoint the way the Hub would.
+// Files the Hub's default .gitattributes stores in LFS (weights and
+// SentencePiece models: .bin, .safetensors, .model, .h5, .onnx, .msgpack,
+// .pt, .pth, .ot) are served as LFS files, through the CDN.
+func FromDir(t testing.TB, id string, dirs ...string) Repo {
+	t.Helper()
+	r := Repo{ID: id, Files: map[string]File{}}
+	for _, dir := range dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("hubtest: repo %s: %v", id, err)
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatalf("hubtest: repo %s: %v", id, err)
+			}
+			r.Files[e.Name()] = File{Data: b, LFS: isLFS(e.Name())}
+		}
+	}
+	return r
+}
+
+func isLFS(name string) bool {
+	switch filepath.Ext(name) {
+	case ".bin", ".safetensors", ".model", ".h5", ".onnx", ".msgpack", ".pt", ".pth", ".ot":
+		return true
+	}
+	return false
 }
 
 // FailingClient is an http.Client that fails the test on any request: the
