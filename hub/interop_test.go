@@ -150,3 +150,60 @@ func TestInteropAskReadsPythonCache(t *testing.T) {
 		t.Errorf("pull over python's cache downloaded %d bytes", snap.Downloaded)
 	}
 }
+
+// A pytorch_model.bin-only repo with a SentencePiece tokenizer, both ways:
+// huggingface_hub reads what ask pulled (files and the .no_exist markers of
+// the formats ask looked for first), and ask resolves, offline, what
+// huggingface_hub downloaded, then completes it online without
+// downloading anything again.
+func TestInteropBinOnlyRepos(t *testing.T) {
+	py := python(t)
+	for name, repo := range binRepos(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := hubtest.New(t, repo)
+			commit := srv.AddRepo(repo)
+			var files, absent []string
+			for f := range repo.Files {
+				if f != "README.md" {
+					files = append(files, f)
+				}
+			}
+			absent = []string{weightsFile, indexFile, "tokenizer.json", "spiece.model", "spm.model"}
+			if name == "sharded" {
+				absent = append(absent, binFile)
+			}
+
+			o := testOpts(t, srv)
+			mustPull(t, repo.ID, o)
+			r := runPython(t, py, []string{"HF_HUB_OFFLINE=1", "HF_ENDPOINT=" + hubtest.NoNetwork(t)},
+				"read", o.CacheDir, repo.ID, "main", strings.Join(files, ","), strings.Join(absent, ","))
+			for _, f := range files {
+				if got := r.Files[f]; got.SHA256 != hubtest.SHA256(repo.Files[f].Data) {
+					t.Errorf("%s: python read %+v", f, got)
+				}
+			}
+			if len(r.Absent) != len(absent) {
+				t.Errorf("python found absent %v, want %v", r.Absent, absent)
+			}
+
+			cache := t.TempDir()
+			runPython(t, py, []string{"HF_ENDPOINT=" + srv.URL},
+				"download", cache, repo.ID, commit, strings.Join(files, ","), strings.Join(absent, ","))
+			off := Options{CacheDir: cache, Offline: true, HTTPClient: hubtest.FailingClient(t), Endpoint: hubtest.NoNetwork(t)}
+			dir, err := Resolve(context.Background(), repo.ID+"@"+commit, off)
+			if err != nil {
+				t.Fatalf("offline Resolve of python's cache: %v", err)
+			}
+			checkSnapshotFiles(t, dir, repo, files...)
+			before := srv.Count("cdn", "", "")
+			on := Options{Endpoint: srv.URL, CacheDir: cache, RetryBase: time.Millisecond}
+			snap := mustPull(t, repo.ID+"@"+commit, on)
+			if snap.Downloaded != 0 || srv.Count("cdn", "", "") != before {
+				t.Errorf("pull over python's cache downloaded %d bytes", snap.Downloaded)
+			}
+			if st := checkSnapshot(repoDir(cache, repo.ID), commit); !st.Complete {
+				t.Errorf("after the pull: %+v, want complete", st)
+			}
+		})
+	}
+}
