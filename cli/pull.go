@@ -41,9 +41,12 @@ func resolveModel(ctx context.Context, env Env, model string, offline bool) (str
 
 func runPull(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "pull", "[flags] [REPO[@REVISION]]\n\n"+
-		"Downloads what a QA model needs (config, tokenizer, safetensors weights) from the\n"+
-		"Hugging Face Hub into the shared cache, resuming interrupted downloads. REPO defaults\n"+
-		"to "+hub.DefaultModel+". With --offline, only checks the cache.\n"+
+		"Downloads what a QA model needs (config, tokenizer, weights) from the Hugging Face Hub\n"+
+		"into the shared cache, resuming interrupted downloads. The weights are model.safetensors\n"+
+		"(or its shards), else pytorch_model.bin (or its shards), kept as served and read at load\n"+
+		"without running pickle code; a repo without tokenizer.json gets its SentencePiece .model\n"+
+		"(spiece.model, spm.model, sentencepiece.bpe.model). REPO defaults to\n"+
+		hub.DefaultModel+". With --offline, only checks the cache.\n"+
 		"Environment: HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE.")
 	offline := fs.Bool("offline", false, "never touch the network; report whether the model is cached")
 	cacheDir := fs.String("cache-dir", "", "Hugging Face cache folder (default: $HF_HUB_CACHE or $HF_HOME/hub)")
