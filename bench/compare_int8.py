@@ -3,8 +3,9 @@
 ONNX Runtime's dynamic quantization (onnxruntime.quantization.quantize_dynamic,
 default settings, of the same exported model) vs ask fp32 and ORT fp32, with
 every kernel path ask can run on this CPU (ASK_GEMM_KERNEL=avx2 for the
-AVX2 int8 and fp32 kernels besides the default; the default is AVX-512 VNNI
-for int8 and AVX-512F for fp32 where the CPU has them).
+AVX2 int8 and fp32 kernels besides the default, ASK_GEMM_KERNEL=avx512 for
+the AVX-512F fp32 kernel; the default is AVX-512 VNNI for int8 where the CPU
+has it, and AVX-512F for fp32 except on AMD Zen 4, where AVX2 is faster).
 
     ~/.venvs/askref/bin/python bench/compare_int8.py                       # defaults below
     bench/compare_int8.py --models distilbert-qa --shapes 1x384 --threads 2 --rounds 5
@@ -38,6 +39,7 @@ ASK_VARIANTS = {
     "ask-int8-avx2": (["--quantize", "int8"], "avx2"),
     "ask-fp32": ([], None),
     "ask-fp32-avx2": ([], "avx2"),
+    "ask-fp32-avx512": ([], "avx512"),
 }
 
 
@@ -189,7 +191,7 @@ def main() -> int:
                 return f"{m:.2f}" + (f" ({min(rs):.2f}–{max(rs):.2f})" if len(rs) > 1 else "")
             print(f"| {s} | {t} | " + " | ".join(f"{med[k]:.1f}" if k in med else "n/a" for k in cols) +
                   f" | {per_round('ask-int8', 'ort-int8')} | {per_round('ask-fp32', 'ask-int8')}"
-                  f" | {per_round('ask-fp32-avx2', 'ask-fp32')} |")
+                  f" | {per_round('ask-fp32-avx2', 'ask-fp32-avx512')} |")
         kern = next(iter(rows.values())).get("kernels", {})
         print("kernels: " + "; ".join(f"{k}: {v}" for k, v in kern.items()))
     if args.json_out:

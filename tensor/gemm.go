@@ -6,10 +6,10 @@ import "fmt"
 // would ignore, so a typo is an error instead of a silent default.
 func CheckKernelChoice(v string) error {
 	switch v {
-	case "", "avx2", "generic":
+	case "", "avx2", "generic", "avx512":
 		return nil
 	}
-	return fmt.Errorf("ASK_GEMM_KERNEL=%q: want avx2 or generic (to turn faster kernels off), or leave it unset", v)
+	return fmt.Errorf("ASK_GEMM_KERNEL=%q: want avx2 or generic (to turn faster kernels off), avx512 (to use the fp32 AVX-512 kernel where it is not the default), or leave it unset", v)
 }
 
 // nr is the width of a packed panel: the number of columns one micro-kernel

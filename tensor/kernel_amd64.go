@@ -6,17 +6,53 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// hasAVX2 and hasAVX512 select the assembly micro-kernels; they are fixed at
-// start-up from the CPU's feature bits (x/sys/cpu also checks that the OS
-// saves the wider registers). ASK_GEMM_KERNEL=avx2 or generic turns the
-// faster paths off, to compare kernels on one machine or to rule one out.
-var hasAVX2, hasAVX512 = kernelSupport(os.Getenv("ASK_GEMM_KERNEL"))
+// hasAVX2 and hasAVX512 select the fp32 assembly micro-kernels; they are
+// fixed at start-up from the CPU's feature bits (x/sys/cpu also checks that
+// the OS saves the wider registers). canAVX512 is whether the AVX-512 one
+// can run at all, for tests and the int8 kernels. ASK_GEMM_KERNEL=avx2 or
+// generic turns the faster paths off, avx512 turns AVX-512 on where it is
+// not the default, to compare kernels on one machine or to rule one out.
+var (
+	hasAVX2, canAVX512 = kernelSupport(os.Getenv("ASK_GEMM_KERNEL"))
+	hasAVX512          = canAVX512 && preferAVX512(os.Getenv("ASK_GEMM_KERNEL"), halfWidthAVX512())
+)
 
 func kernelSupport(force string) (avx2, avx512 bool) {
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && force != "generic"
 	avx512 = avx2 && cpu.X86.HasAVX512F && force != "avx2"
 	return avx2, avx512
 }
+
+// preferAVX512 reports whether the fp32 GEMM should use the AVX-512 kernel
+// on a CPU that has it. Not on one that executes 512-bit FMAs as two
+// 256-bit halves (AMD Zen 4): there the 512-bit kernel does the same work in
+// the same cycles with fewer, larger tiles, and measured slower —
+// bench/compare_int8.py on a Zen 4, DistilBERT and BERT-base, 1×128 to
+// 8×384, 1 and 2 threads: the AVX2 kernel's passes took 0.94–0.98 of the
+// AVX-512 one's in every cell (BENCHMARKS.md, int8 section). The int8
+// VNNI kernel is not affected: it is 1.9× the AVX2 int8 kernel there.
+func preferAVX512(force string, halfWidth bool) bool {
+	return force == "avx512" || !halfWidth
+}
+
+// halfWidthAVX512 reports an AMD family 19h CPU (Zen 3 and Zen 4; only Zen
+// 4 has AVX-512), whose 512-bit units are 256 bits wide. Zen 5 (family 1Ah)
+// has full-width units and keeps AVX-512.
+func halfWidthAVX512() bool {
+	_, b, c, d := cpuid(0, 0)
+	if b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163 { // "AuthenticAMD"
+		return false
+	}
+	a, _, _, _ := cpuid(1, 0)
+	family := (a >> 8) & 0xf
+	if family == 0xf {
+		family += (a >> 20) & 0xff
+	}
+	return family == 0x19
+}
+
+//go:noescape
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 
 //go:noescape
 func kernAVX512_12x32(n, k int, a *float32, lda int, b0, b1 *float32, c *float32, ldc int, acc bool)

@@ -27,7 +27,7 @@ func kernelVariants() []kernelVariant {
 	if hasAVX2 {
 		vs = append(vs, kernelVariant{"avx2", with(true, false)})
 	}
-	if hasAVX512 {
+	if canAVX512 {
 		vs = append(vs, kernelVariant{"avx512", with(true, true)})
 	}
 	return vs
@@ -40,7 +40,10 @@ func TestKernelSupportOverride(t *testing.T) {
 	if _, a512 := kernelSupport("avx2"); a512 {
 		t.Error("ASK_GEMM_KERNEL=avx2 left AVX-512 on")
 	}
-	t.Logf("this CPU: kernel %s", Kernel())
+	if !preferAVX512("avx512", true) || preferAVX512("", true) || !preferAVX512("", false) {
+		t.Error("AVX-512 preference: ASK_GEMM_KERNEL=avx512 must force it, and only half-width units turn it off")
+	}
+	t.Logf("this CPU: kernel %s (AVX-512 runs: %v; half-width AVX-512: %v)", Kernel(), canAVX512, halfWidthAVX512())
 }
 
 // TestKernelVariantsAgree runs every micro-kernel on every row count a call
