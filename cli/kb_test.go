@@ -230,3 +230,46 @@ func TestAddSearchBuiltinEmbedder(t *testing.T) {
 		t.Errorf("the collection records its embedder: %q %v", docs, err)
 	}
 }
+
+// TestEvalCollectionRetrievalOnly runs ask eval --collection --retrieval-only
+// over a small collection: recall counts a question whose gold answer is in
+// a retrieved passage, and an empty question (CMRC 2018's trial set has
+// two) is a miss instead of an error that stops the run.
+func TestEvalCollectionRetrievalOnly(t *testing.T) {
+	data, dir := t.TempDir(), t.TempDir()
+	for n, b := range map[string]string{
+		"paris.md": "Paris is the capital of France.",
+		"rome.md":  "Rome is the capital of Italy.",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := kbRun(t, addCmd, fakeModels(nil), "--data", data, "--embed-model", "fake", "--collection", "world", dir); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "q.json")
+	q := `{"version":"1.1","data":[{"title":"t","paragraphs":[{"context":"x","qas":[
+		{"id":"a","question":"What is the capital of France?","answers":[{"text":"Paris","answer_start":0}]},
+		{"id":"b","question":"  ","answers":[{"text":"Rome","answer_start":0}]},
+		{"id":"c","question":"Which city is the capital of Italy?","answers":[{"text":"Rome","answer_start":0}]},
+		{"id":"d","question":"capital","answers":[{"text":"Berlin","answer_start":0}]}]}]}]}`
+	if err := os.WriteFile(file, []byte(q), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run(t, "", "eval", file, "--data", data, "--collection", "world", "--mode", "lexical", "--retrieval-only", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Questions int                `json:"questions"`
+		Empty     int                `json:"empty_questions"`
+		Retrieval map[string]float64 `json:"retrieval"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Questions != 4 || res.Empty != 1 || res.Retrieval["recall@20"] != 50 || !strings.Contains(errs, "1 questions have no text") {
+		t.Errorf("got %+v (want 4 questions, 1 empty, recall@20 50: a and c found, b empty, d absent); stderr:\n%s", res, errs)
+	}
+}

@@ -207,9 +207,20 @@ func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef s
 	sem := make(chan struct{}, max(workers, 1))
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
+	empty := 0
 	for _, q := range qs {
 		if ctx.Err() != nil {
 			break
+		}
+		if strings.TrimSpace(q.text) == "" {
+			// A dataset's empty question (CMRC 2018's trial set has two) is
+			// a miss, not a reason to stop: there is nothing to search for.
+			mu.Lock()
+			empty++
+			preds[q.id] = ""
+			done++
+			mu.Unlock()
+			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
@@ -222,7 +233,7 @@ func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef s
 				}
 				return
 			}
-			first := len(ps) + 1 // rank of the first passage holding a gold answer
+			first := 0 // rank of the first passage holding a gold answer; 0: none does
 			for i, p := range ps {
 				if containsAny(p.Text, q.golds) {
 					first = i + 1
@@ -247,7 +258,7 @@ func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef s
 			mu.Lock()
 			defer mu.Unlock()
 			for i, k := range ks {
-				if first <= k {
+				if first > 0 && first <= k {
 					hits[i]++
 				}
 			}
@@ -273,6 +284,10 @@ func evalCollection(ctx context.Context, env Env, cf collectionFlags, modelRef s
 	}
 	out := map[string]any{"collection": *cf.collection, "mode": c.mode, "passages_read": *cf.passages, "questions": len(qs),
 		"retrieval": recall, "seconds": elapsed.Seconds()}
+	if empty > 0 {
+		out["empty_questions"] = empty
+		fmt.Fprintf(env.Stderr, "ask eval: %d questions have no text; they count as misses\n", empty)
+	}
 	if !retrievalOnly {
 		out["metric"], out["metrics"] = score(metric, "1.1", data, preds)
 		if predOut != "" {
