@@ -58,6 +58,11 @@ type Result struct {
 	Tokens int
 	// Truncated reports that the text was cut to the model's max_seq_length.
 	Truncated bool
+	// Unknown is the share of the text's tokens (specials and prompt
+	// aside) that are the model's unknown token: how little of the text
+	// the model can see. A model whose vocabulary covers the text's
+	// language, or one that cannot tell (byte-level BPE), gives 0.
+	Unknown float64
 }
 
 // Info describes a loaded embedding model.

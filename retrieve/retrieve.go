@@ -119,7 +119,7 @@ func (d DenseRetriever) Retrieve(ctx context.Context, r Request) ([]Passage, err
 	if err := checkModel(ctx, d.Store, d.Embedder, r.Collection); err != nil {
 		return nil, err
 	}
-	v, err := embedQuery(ctx, d.Embedder, r.Query)
+	v, _, err := embedQuery(ctx, d.Embedder, r.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +134,22 @@ func (d DenseRetriever) Retrieve(ctx context.Context, r Request) ([]Passage, err
 	return out, nil
 }
 
+// MaxUnknown is the largest share of a query's tokens that the embedding
+// model may not know (embed.Result.Unknown) for hybrid retrieval to use the
+// dense ranking; above it the query is searched lexically only. It is the
+// QA reader's coverage rule (0.8 of the text known): English text with a
+// foreign name stays far below it, Chinese read by an English vocabulary
+// (which knows about a third of the characters) far above.
+const MaxUnknown = 0.2
+
 // RRFK is Reciprocal Rank Fusion's k: a passage at rank r of a list scores
 // 1/(k+r). 60 is the value of Cormack et al. and the robust default.
 const RRFK = 60
 
 // HybridRetriever runs the lexical and the dense search on one snapshot and
-// fuses their ranks with RRF. A collection without vectors is searched
-// lexically only.
+// fuses their ranks with RRF. A collection without vectors, or a query
+// the embedding model cannot read (see MaxUnknown), is searched lexically
+// only.
 type HybridRetriever struct {
 	Store    kb.Store
 	Embedder embed.Embedder
@@ -166,8 +175,17 @@ func (h HybridRetriever) Retrieve(ctx context.Context, r Request) ([]Passage, er
 		if err := sameModel(c, h.Embedder); err != nil {
 			return nil, err
 		}
-		if q.Vector, err = embedQuery(ctx, h.Embedder, r.Query); err != nil {
+		v, unknown, err := embedQuery(ctx, h.Embedder, r.Query)
+		if err != nil {
 			return nil, err
+		}
+		// A query the embedding model mostly cannot read (Chinese for an
+		// English model) gets a vector that points nowhere in particular;
+		// fused in, its ranking pushes good lexical hits down. Measured on
+		// 1,124 CMRC/DRCD questions with the English built-in embedder:
+		// recall@5 lexical 96.9, hybrid 73.0 — and 96.9 with this rule.
+		if unknown <= MaxUnknown {
+			q.Vector = v
 		}
 	}
 	res, err := h.Store.Search(ctx, r.Collection, q)
@@ -241,15 +259,17 @@ func Fuse(k int, lexical, dense []kb.Hit) []Passage {
 	return out
 }
 
-func embedQuery(ctx context.Context, e embed.Embedder, q string) ([]float32, error) {
+// embedQuery returns the query's vector and the share of its tokens the
+// model does not know.
+func embedQuery(ctx context.Context, e embed.Embedder, q string) ([]float32, float64, error) {
 	res, err := e.Embed(ctx, []string{q}, embed.Options{Role: embed.RoleQuery})
 	if err != nil {
-		return nil, fmt.Errorf("embed the query: %w", err)
+		return nil, 0, fmt.Errorf("embed the query: %w", err)
 	}
 	if len(res) != 1 {
-		return nil, errors.New("embed the query: no vector")
+		return nil, 0, errors.New("embed the query: no vector")
 	}
-	return res[0].Vector, nil
+	return res[0].Vector, res[0].Unknown, nil
 }
 
 func checkModel(ctx context.Context, s kb.Store, e embed.Embedder, collection string) error {

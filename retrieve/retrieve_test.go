@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/embedtest"
 	"github.com/askqa/ask/kb"
 	"github.com/askqa/ask/kb/kbtest"
@@ -148,5 +149,47 @@ func TestHybridLexicalOnlyCollection(t *testing.T) {
 	d, _ := retrieve.New(retrieve.Dense, s, embedtest.Fake{})
 	if _, err := d.Retrieve(context.Background(), retrieve.Request{Collection: "c", Query: "x"}); !errors.Is(err, kb.ErrInvalid) {
 		t.Errorf("dense over a lexical-only collection: %v, want ErrInvalid", err)
+	}
+}
+
+// unreadable is an embedder that cannot read its texts: every token is
+// its unknown token.
+type unreadable struct{ embedtest.Fake }
+
+func (u unreadable) Embed(ctx context.Context, texts []string, opts embed.Options) ([]embed.Result, error) {
+	res, err := u.Fake.Embed(ctx, texts, opts)
+	for i := range res {
+		res[i].Unknown = 1
+	}
+	return res, err
+}
+
+// TestHybridUnreadableQuery: a query the embedding model cannot read is
+// searched lexically only, so its meaningless vector cannot push the
+// lexical hits down; explicit dense mode still uses the vector.
+func TestHybridUnreadableQuery(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 64)
+	req := retrieve.Request{Collection: "c", Query: "Which dog barks at strangers?", K: 5}
+	lex, err := retrieve.LexicalRetriever{Store: s}.Retrieve(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := retrieve.New(retrieve.Hybrid, s, unreadable{})
+	ps, err := h.Retrieve(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != len(lex) {
+		t.Fatalf("hybrid gave %d passages, lexical %d", len(ps), len(lex))
+	}
+	for i, p := range ps {
+		if p.ID != lex[i].ID || p.Scores.DenseRank != 0 || p.Scores.LexicalRank != i+1 {
+			t.Errorf("passage %d: %+v, want lexical's %d with no dense rank", i, p.Scores, lex[i].ID)
+		}
+	}
+	d, _ := retrieve.New(retrieve.Dense, s, unreadable{})
+	if ps, err := d.Retrieve(ctx, req); err != nil || len(ps) == 0 || ps[0].Scores.DenseRank != 1 {
+		t.Errorf("dense mode with an unreadable query: %+v, %v; want the vector used", ps, err)
 	}
 }

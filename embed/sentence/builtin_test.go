@@ -2,8 +2,9 @@ package sentence
 
 import (
 	"context"
-	"github.com/askqa/ask/embed"
 	"testing"
+
+	"github.com/askqa/ask/embed"
 )
 
 func TestBuiltinLoadsFromMemory(t *testing.T) {
@@ -30,4 +31,25 @@ func TestBuiltinLoadsFromMemory(t *testing.T) {
 		t.Errorf("food/bread cosine %.3f not above food/baby %.3f", near, far)
 	}
 	t.Logf("tokens %d %d %d", res[0].Tokens, res[1].Tokens, res[2].Tokens)
+}
+
+// TestBuiltinUnknownShare checks embed.Result.Unknown on the built-in
+// (English) embedder: English text, a foreign name included, is known;
+// most of a Chinese question is not (its vocabulary knows about a third of
+// the characters of CMRC 2018 contexts); an empty text has no tokens.
+func TestBuiltinUnknownShare(t *testing.T) {
+	m, err := LoadBuiltin(LoadOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	texts := []string{"Where did Beyoncé grow up?", "范廷颂是什么时候被任为主教的？", ""}
+	res, err := m.Embed(context.Background(), texts, embed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Unknown != 0 || res[1].Unknown <= 0.2 || res[2].Unknown != 0 {
+		t.Errorf("unknown shares %.2f %.2f %.2f: want 0 (English), > 0.2 (Chinese), 0 (empty)", res[0].Unknown, res[1].Unknown, res[2].Unknown)
+	}
+	t.Logf("unknown share of the Chinese question: %.2f", res[1].Unknown)
 }

@@ -29,6 +29,9 @@ type Model struct {
 	maxSeqLen int
 	padID     int32
 	feedTypes bool
+	// unkID is the tokenizer's unknown token, if it has one (hasUnk).
+	unkID  int32
+	hasUnk bool
 
 	// BatchSize caps the texts of one forward pass (sentence-transformers'
 	// batch_size; default 32).
@@ -58,6 +61,12 @@ func newModel(name string, enc model.Encoder, tok *tokenizer.Tokenizer, f *folde
 		return nil, fmt.Errorf("embed: %s: max_seq_length %d exceeds the model's %d positions", name, m.maxSeqLen, info.MaxPositions)
 	}
 	m.padID, _ = tok.PadID()
+	for _, s := range []string{"[UNK]", "<unk>", "<UNK>", "[unk]"} {
+		if id, ok := tok.TokenToID(s); ok {
+			m.unkID, m.hasUnk = id, true
+			break
+		}
+	}
 	m.feedTypes = tok.UsesTokenTypeIDs() && info.TakesTokenTypes
 	return m, nil
 }
@@ -88,6 +97,7 @@ type Sequence struct {
 	enc       *tokenizer.Encoding
 	promptLen int
 	truncated bool
+	unknown   float64
 	// unnormalized skips the Normalize module for this sequence.
 	unnormalized bool
 	vec          []float32
@@ -98,7 +108,29 @@ func (s *Sequence) Len() int { return s.enc.Len() }
 
 // Result returns the embedding once the sequence has been computed.
 func (s *Sequence) Result() embed.Result {
-	return embed.Result{Vector: s.vec, Tokens: s.enc.Len(), Truncated: s.truncated}
+	return embed.Result{Vector: s.vec, Tokens: s.enc.Len(), Truncated: s.truncated, Unknown: s.unknown}
+}
+
+// unknownShare is the share of e's tokens past the prompt's first
+// promptTokens, specials aside, that are the unknown token.
+func (m *Model) unknownShare(e *tokenizer.Encoding, promptTokens int) float64 {
+	if !m.hasUnk {
+		return 0
+	}
+	n, unk := 0, 0
+	for i, id := range e.IDs {
+		if i < promptTokens || e.SpecialMask[i] != 0 {
+			continue
+		}
+		n++
+		if id == m.unkID {
+			unk++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(unk) / float64(n)
 }
 
 // prompt resolves the prompt text for opts.
@@ -146,7 +178,20 @@ func (m *Model) Prepare(texts []string, opts embed.Options) ([]*Sequence, error)
 	if err != nil {
 		return nil, err
 	}
-	promptLen := 0
+	promptLen, promptTokens := 0, 0
+	if prompt != "" {
+		// The prompt's own tokens (a leading special aside) are known
+		// words; they do not count towards the text's unknown share.
+		e, _, err := m.tok.EncodeTruncated(m.clean(prompt), m.maxSeqLen)
+		if err != nil {
+			return nil, fmt.Errorf("embed: tokenize the prompt: %w", err)
+		}
+		for i := range e.Len() {
+			if e.SpecialMask[i] == 0 {
+				promptTokens = i + 1
+			}
+		}
+	}
 	if prompt != "" && !m.f.pooling.includePrompt {
 		// sentence-transformers counts the prompt's tokens with the
 		// specials, less a closing special ([SEP], </s>), and masks that
@@ -172,7 +217,8 @@ func (m *Model) Prepare(texts []string, opts embed.Options) ([]*Sequence, error)
 		if cut && opts.NoTruncate {
 			return nil, fmt.Errorf("%w: text %d has more than %d tokens", embed.ErrTooLong, i, m.maxSeqLen)
 		}
-		seqs[i] = &Sequence{enc: e, promptLen: promptLen, truncated: cut, unnormalized: opts.Unnormalized}
+		seqs[i] = &Sequence{enc: e, promptLen: promptLen, truncated: cut, unnormalized: opts.Unnormalized,
+			unknown: m.unknownShare(e, promptTokens)}
 	}
 	return seqs, nil
 }
