@@ -90,6 +90,13 @@ func (t *Tokenizer) SEPID() (int32, bool) {
 // PadID is the id of the padding token.
 func (t *Tokenizer) PadID() (int32, bool) { return t.specialID("[PAD]", "<pad>") }
 
+// UnkID is the id of the unknown token, across tokenizer families
+// (WordPiece's [UNK], SentencePiece's and BPE's <unk>). Byte-level BPE
+// tokenizers have none (ok false): they cover every text, byte by byte.
+func (t *Tokenizer) UnkID() (int32, bool) {
+	return t.specialID("[UNK]", "<unk>", "<UNK>", "[unk]")
+}
+
 // AddedTokens lists the tokens matched in text before the model runs
 // (specials such as [SEP] and </s>, and user-added tokens).
 func (t *Tokenizer) AddedTokens() []AddedToken { return append([]AddedToken(nil), t.added...) }

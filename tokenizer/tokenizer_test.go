@@ -167,6 +167,9 @@ func TestBertOverrides(t *testing.T) {
 	if cls != 2 || sep != 3 || pad != 0 || tk.NumSpecialTokens(true) != 3 || tk.NumSpecialTokens(false) != 2 {
 		t.Errorf("cls %d sep %d pad %d specials %d/%d", cls, sep, pad, tk.NumSpecialTokens(true), tk.NumSpecialTokens(false))
 	}
+	if unk, ok := tk.UnkID(); !ok || unk != 1 {
+		t.Errorf("UnkID = %d, %v; want [UNK]'s 1", unk, ok)
+	}
 }
 
 func TestLegacyVocabTxt(t *testing.T) {

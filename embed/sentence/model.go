@@ -61,12 +61,7 @@ func newModel(name string, enc model.Encoder, tok *tokenizer.Tokenizer, f *folde
 		return nil, fmt.Errorf("embed: %s: max_seq_length %d exceeds the model's %d positions", name, m.maxSeqLen, info.MaxPositions)
 	}
 	m.padID, _ = tok.PadID()
-	for _, s := range []string{"[UNK]", "<unk>", "<UNK>", "[unk]"} {
-		if id, ok := tok.TokenToID(s); ok {
-			m.unkID, m.hasUnk = id, true
-			break
-		}
-	}
+	m.unkID, m.hasUnk = tok.UnkID()
 	m.feedTypes = tok.UsesTokenTypeIDs() && info.TakesTokenTypes
 	return m, nil
 }

@@ -44,21 +44,6 @@ func (c Coverage) Language() string {
 // and a long one is not tokenized a second time whole.
 const coverageSample = 4096
 
-// unknownTokens are the spellings of the unknown token across tokenizer
-// families (WordPiece, SentencePiece, BPE with an unk).
-var unknownTokens = []string{"[UNK]", "<unk>", "<UNK>", "[unk]"}
-
-// unknownID is the tokenizer's unknown token, if it has one. Byte-level
-// BPE tokenizers have none: every text is covered, byte by byte.
-func unknownID(tok *tokenizer.Tokenizer) (int32, bool) {
-	for _, s := range unknownTokens {
-		if id, ok := tok.TokenToID(s); ok {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
 // Measure tokenizes text (its first 4,096 characters) and counts the
 // characters that land in unknown tokens.
 func Measure(tok *tokenizer.Tokenizer, text string) (Coverage, error) {
@@ -73,7 +58,7 @@ func Measure(tok *tokenizer.Tokenizer, text string) (Coverage, error) {
 			c.Chars++
 		}
 	}
-	unk, ok := unknownID(tok)
+	unk, ok := tok.UnkID()
 	if !ok || c.Chars == 0 {
 		return c, nil
 	}
