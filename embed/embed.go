@@ -8,6 +8,7 @@ package embed
 import (
 	"context"
 	"errors"
+	"math"
 )
 
 // Embedder computes sentence embeddings. Implementations are safe for
@@ -94,3 +95,17 @@ var (
 	// not to truncate.
 	ErrTooLong = errors.New("embed: text longer than the model's limit")
 )
+
+// Normalize scales v to unit length in place, as sentence-transformers'
+// Normalize module (torch.nn.functional.normalize) does: v / max(‖v‖,
+// 1e-12), summed in float32 like torch.
+func Normalize(v []float32) {
+	var ss float32
+	for _, x := range v {
+		ss += x * x
+	}
+	n := max(float32(math.Sqrt(float64(ss))), 1e-12)
+	for i := range v {
+		v[i] /= n
+	}
+}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -145,25 +144,9 @@ func (s *Server) handleTEIEmbed(w http.ResponseWriter, r *http.Request) {
 	out := make([][]float32, len(res))
 	for i, e := range res {
 		if normalize && !s.opts.Embedder.Info().Normalized {
-			unit(e.Vector)
+			embed.Normalize(e.Vector)
 		}
 		out[i] = e.Vector
 	}
 	writeJSON(w, r, http.StatusOK, out)
-}
-
-// unit scales v to unit length, as TEI's normalize does for models without
-// a Normalize module.
-func unit(v []float32) {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= inv
-	}
 }

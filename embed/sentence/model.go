@@ -275,7 +275,7 @@ func (m *Model) Compute(ctx context.Context, seqs []*Sequence) error {
 		s.vec = make([]float32, h*len(m.f.pooling.modes))
 		m.f.pooling.poolInto(s.vec, out.Hidden[r*L*h:(r+1)*L*h], mask, h)
 		if m.f.normalize && !s.unnormalized {
-			normalize(s.vec)
+			embed.Normalize(s.vec)
 		}
 	}
 	return nil

@@ -83,16 +83,3 @@ func (p pooling) poolInto(dst, hidden []float32, mask []int8, h int) {
 		}
 	}
 }
-
-// normalize scales v to unit length as torch.nn.functional.normalize does:
-// v / max(‖v‖, 1e-12).
-func normalize(v []float32) {
-	var ss float32
-	for _, x := range v {
-		ss += x * x
-	}
-	n := max(float32(math.Sqrt(float64(ss))), 1e-12)
-	for i := range v {
-		v[i] /= n
-	}
-}

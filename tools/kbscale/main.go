@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -129,7 +128,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 				}
 				tokens += toks[s]
 			}
-			normalize(v)
+			embed.Normalize(v)
 			chunks = append(chunks, kb.Chunk{Start: start, End: text.Len(), Tokens: tokens, Vector: v})
 		}
 		doc := kb.Document{ID: fmt.Sprintf("synthetic-%06d", d), Title: fmt.Sprintf("Synthetic document %d", d), Text: text.String()}
@@ -278,20 +277,6 @@ func writeCache(path string, vecs [][]float32, toks []int) error {
 		return err
 	}
 	return f.Close()
-}
-
-func normalize(v []float32) {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= inv
-	}
 }
 
 // writeQuestions writes an /api/ask body per question of the SQuAD file
