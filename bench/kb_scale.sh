@@ -4,6 +4,10 @@
 #
 #   bench/kb_scale.sh                       # SIZES="1000 10000 100000" N=200
 #   SIZES=10000 N=100 QUANTIZE=int8 bench/kb_scale.sh
+#   WORK=/tmp/kbscale SKIP_INGEST=1 SIZES=10000 PASSAGES=5 QUANTIZE=int8 bench/kb_scale.sh
+#
+# PASSAGES sets the request's "passages" (how many retrieved passages the
+# reader reads; the server's default is 10). SKIP_INGEST=1 skips step 1.
 #
 # 1. Ingest: `ask add` of the real knowledge-base corpus (../shared/data/docs:
 #    the public SQuAD v1.1 dev articles, RFC 2616, the Go docs) into a fresh
@@ -17,7 +21,7 @@
 #    reader over the top passages) measured by tools/loadtest, which also
 #    reads the server's RSS.
 set -euo pipefail
-SIZES=${SIZES:-1000 10000 100000} N=${N:-200} QUANTIZE=${QUANTIZE:-}
+SIZES=${SIZES:-1000 10000 100000} N=${N:-200} QUANTIZE=${QUANTIZE:-} PASSAGES=${PASSAGES:-}
 shared=${SHARED:-../shared/data}
 [ -f "$shared/docs/squad-v1.1-dev-public-articles.jsonl" ] || { echo "kb_scale.sh: $shared/docs is missing (set SHARED)" >&2; exit 1; }
 work=${WORK:-$(mktemp -d)}
@@ -33,7 +37,7 @@ CGO_ENABLED=0 go build -o "$work/ask" ./cmd/ask
 CGO_ENABLED=0 go build -o "$work/kbscale" ./tools/kbscale
 CGO_ENABLED=0 go build -o "$work/loadtest" ./tools/loadtest
 grep -m1 -ow 'avx512[a-z_0-9]*\|avx2\|fma' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/^/cpu flags: /'
-echo "; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ASK_QUANTIZE=${QUANTIZE:-none}"
+echo "; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ASK_QUANTIZE=${QUANTIZE:-none}; passages ${PASSAGES:-default}"
 
 if [ -z "${SKIP_INGEST:-}" ]; then
   # The knowledge-base corpus of BENCHMARKS.md: the 34 articles as
@@ -69,6 +73,9 @@ for size in $SIZES; do
   [ -n "$url" ] || { echo "ask serve did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
   # Sample the questions so each size asks the same ones.
   awk 'NR % 7 == 0' "$work/questions.jsonl" >"$work/q-sample.jsonl"
+  if [ -n "$PASSAGES" ]; then
+    sed -i "s/^{/{\"passages\":$PASSAGES,/" "$work/q-sample.jsonl"
+  fi
   "$work/loadtest" -url "$url" -path /api/ask -body "$work/q-sample.jsonl" -n "$N" -c 1 -warmup 10 -pid "$pid" \
     -max-duration 20m
   kill "$pid"

@@ -1,15 +1,11 @@
 package tensor
 
-import (
-	"os"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // hasVNNI selects the AVX-512 VNNI int8 kernel (VPDPBUSD); like the fp32
 // kernels it is fixed at start-up, and ASK_GEMM_KERNEL=avx2 or generic
 // turns it off.
-var hasVNNI = vnniSupport(os.Getenv("ASK_GEMM_KERNEL"))
+var hasVNNI = vnniSupport(kernelChoice)
 
 func vnniSupport(force string) bool {
 	_, avx512 := kernelSupport(force)

@@ -13,8 +13,9 @@ import (
 // generic turns the faster paths off, avx512 turns AVX-512 on where it is
 // not the default, to compare kernels on one machine or to rule one out.
 var (
-	hasAVX2, canAVX512 = kernelSupport(os.Getenv("ASK_GEMM_KERNEL"))
-	hasAVX512          = canAVX512 && preferAVX512(os.Getenv("ASK_GEMM_KERNEL"), halfWidthAVX512())
+	kernelChoice       = os.Getenv("ASK_GEMM_KERNEL")
+	hasAVX2, canAVX512 = kernelSupport(kernelChoice)
+	hasAVX512          = canAVX512 && preferAVX512(kernelChoice, halfWidthAVX512())
 )
 
 func kernelSupport(force string) (avx2, avx512 bool) {

@@ -175,29 +175,25 @@ func (m *Model) Prepare(texts []string, opts embed.Options) ([]*Sequence, error)
 	}
 	promptLen, promptTokens := 0, 0
 	if prompt != "" {
-		// The prompt's own tokens (a leading special aside) are known
-		// words; they do not count towards the text's unknown share.
 		e, _, err := m.tok.EncodeTruncated(m.clean(prompt), m.maxSeqLen)
 		if err != nil {
 			return nil, fmt.Errorf("embed: tokenize the prompt: %w", err)
 		}
+		// The prompt's own tokens (a leading special aside) are known
+		// words; they do not count towards the text's unknown share.
 		for i := range e.Len() {
 			if e.SpecialMask[i] == 0 {
 				promptTokens = i + 1
 			}
 		}
-	}
-	if prompt != "" && !m.f.pooling.includePrompt {
-		// sentence-transformers counts the prompt's tokens with the
-		// specials, less a closing special ([SEP], </s>), and masks that
-		// many leading tokens out of the pooling.
-		e, _, err := m.tok.EncodeTruncated(m.clean(prompt), m.maxSeqLen)
-		if err != nil {
-			return nil, fmt.Errorf("embed: tokenize the prompt: %w", err)
-		}
-		promptLen = e.Len()
-		if promptLen > 0 && e.SpecialMask[promptLen-1] != 0 {
-			promptLen--
+		if !m.f.pooling.includePrompt {
+			// sentence-transformers counts the prompt's tokens with the
+			// specials, less a closing special ([SEP], </s>), and masks
+			// that many leading tokens out of the pooling.
+			promptLen = e.Len()
+			if promptLen > 0 && e.SpecialMask[promptLen-1] != 0 {
+				promptLen--
+			}
 		}
 	}
 	seqs := make([]*Sequence, len(texts))
