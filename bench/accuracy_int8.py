@@ -129,6 +129,7 @@ def run_ort(model_dir: str, onnx_path: str, qs: list, threads: int) -> dict:
 
 
 CALIBRATED = "ask int8 calibrated (SmoothQuant+GPTQ)"
+CALIBRATED_FP32 = "ask fp32 of the calibrated checkpoint (--quantize none)"
 ORT_PC = "ORT int8 (quantize_dynamic, per_channel)"
 
 
@@ -166,6 +167,7 @@ def main() -> int:
             runs.append(("ask int8 (avx2 kernel, 7-bit activations)", args.model, "int8", "avx2"))
         if args.calibrated:
             runs.append((CALIBRATED, args.calibrated, "int8", None))
+            runs.append((CALIBRATED_FP32, args.calibrated, "none", None))
             if "avx2" not in skip:
                 runs.append((CALIBRATED + " (avx2 kernel)", args.calibrated, "int8", "avx2"))
         for i, (name, model, qz, kern) in enumerate(runs):
@@ -185,7 +187,7 @@ def main() -> int:
             res["runs"][name] = run_ort(args.model, path, qs, args.threads)
 
     pairs = [("ask int8", "ask fp32"), ("ask int8 (avx2 kernel, 7-bit activations)", "ask fp32"),
-             (CALIBRATED, "ask fp32"), (CALIBRATED + " (avx2 kernel)", "ask fp32"),
+             (CALIBRATED, "ask fp32"), (CALIBRATED + " (avx2 kernel)", "ask fp32"), (CALIBRATED_FP32, "ask fp32"),
              ("ORT int8 (quantize_dynamic)", "ORT fp32"), (ORT_PC, "ORT fp32"), ("ORT fp32", "ask fp32")]
     print(f"{len(qs)} questions from {os.path.relpath(args.data, REPO)}; CPU flags: {' '.join(res['cpu_flags'])}")
     print(f"{'run':45} {'EM':>6} {'F1':>6} {'same answer as':>16}")

@@ -175,7 +175,8 @@ func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
 // sentence embedder.
 const EmbedderName = "builtin"
 
-// The built-in embedder (builtin/embedder: all-MiniLM-L6-v2 in float16) is
+// The built-in embedder (builtin/embedder: all-MiniLM-L6-v2 stored in int8
+// by `ask quantize --embeddings`, so it runs in int8 unless --quantize none) is
 // read straight from the binary's read-only data: its weights are embedded
 // as a string, whose bytes the loader views without a copy, and the small
 // files as a file system.

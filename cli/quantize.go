@@ -19,7 +19,7 @@ import (
 // flag wins over ASK_QUANTIZE: it overrides that variable in *env, which
 // loadEncoder reads, so the commands need no extra plumbing.
 func addQuantizeFlag(fs *flag.FlagSet, env *Env) {
-	fs.Func("quantize", "run the encoder's Linear layers in `int8` (weights per channel, activations per row), or none for fp32 (default $ASK_QUANTIZE, else none)", func(v string) error {
+	fs.Func("quantize", "run the encoder's Linear layers in `int8` (weights per channel, activations per row), or none for fp32 (default $ASK_QUANTIZE, else int8 for a checkpoint stored in int8 and none for the rest)", func(v string) error {
 		if _, err := engine.ParseQuantize(v); err != nil {
 			return err
 		}
@@ -50,7 +50,9 @@ func runQuantize(ctx context.Context, env Env, args []string) error {
 		"Writes OUT_DIR/model.safetensors with the weights of the encoder's Linear layers in int8\n"+
 		"(symmetric, per output channel: an I8 tensor under the weight's name and its F32 scales\n"+
 		"under name+\"_scale\"), every other tensor as it was, and copies IN_DIR's other files\n"+
-		"(config.json, tokenizer). ask runs --model OUT_DIR in int8.")
+		"(config.json, tokenizer). ask runs --model OUT_DIR in int8. IN_DIR may already be int8\n"+
+		"(a calibrated checkpoint): its int8 tensors are kept as they are.")
+	embeddings := fs.Bool("embeddings", false, "also store the word-embedding table in int8, per row (read back as float32: smaller file, same speed)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,7 +71,7 @@ func runQuantize(ctx context.Context, env Env, args []string) error {
 	defer set.Close()
 	var tensors []safetensors.Tensor
 	var before, after int64
-	quantized := 0
+	quantized, tables := 0, 0
 	for _, name := range set.Names() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -79,7 +81,8 @@ func runQuantize(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("quantize: read %s: %w", name, err)
 		}
 		before += int64(len(raw))
-		if !model.QuantizedWeight(name, info.Shape) || info.DType == safetensors.I8 {
+		table := *embeddings && model.EmbeddingTable(name, info.Shape)
+		if !(model.QuantizedWeight(name, info.Shape) || table) || info.DType == safetensors.I8 {
 			tensors = append(tensors, safetensors.Tensor{Name: name, DType: info.DType, Shape: info.Shape, Raw: raw})
 			after += int64(len(raw))
 			continue
@@ -99,9 +102,12 @@ func runQuantize(ctx context.Context, env Env, args []string) error {
 			safetensors.Tensor{Name: name + model.ScaleSuffix, DType: safetensors.F32, Shape: []int64{int64(rows)}, Data: s})
 		after += int64(len(qb) + 4*len(s))
 		quantized++
+		if table {
+			tables++
+		}
 	}
 	if quantized == 0 {
-		return fmt.Errorf("quantize: %s has no encoder Linear weights to quantize (already int8, or an architecture whose tensor names are not known)", in)
+		return fmt.Errorf("quantize: %s has no encoder Linear weights to quantize (already int8, or an architecture whose tensor names are not known; --embeddings also quantizes the word embeddings)", in)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("quantize: %w", err)
@@ -110,14 +116,23 @@ func runQuantize(ctx context.Context, env Env, args []string) error {
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	meta["quantization"] = "int8 per-channel symmetric (ask quantize)"
+	// A calibrated checkpoint already says how its weights were rounded:
+	// keep that, and say what this run added.
+	note := "int8 per-channel symmetric (ask quantize)"
+	if tables > 0 {
+		note += ", word embeddings int8 per row (--embeddings)"
+	}
+	if prev := meta["quantization"]; prev != "" {
+		note = prev + "; then " + note
+	}
+	meta["quantization"] = note
 	if err := writeSafetensors(filepath.Join(out, "model.safetensors"), tensors, meta); err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
 	if err := copyCheckpointFiles(in, out); err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "%s: %d weight matrices in int8; tensors %.1f MB → %.1f MB\n", out, quantized, float64(before)/1e6, float64(after)/1e6)
+	fmt.Fprintf(env.Stdout, "%s: %d weight matrices newly in int8; tensors %.1f MB → %.1f MB\n", out, quantized, float64(before)/1e6, float64(after)/1e6)
 	return nil
 }
 

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/model/albert"
@@ -86,6 +87,13 @@ func LoadFrom(cfg *model.Config, w *model.Weights, opts Options) (model.Encoder,
 	}
 	if err := quantize(arch, w, opts.Quantize, int8File); err != nil {
 		return nil, err
+	}
+	if int8File || opts.Quantize == "int8" {
+		// Quantizing dropped the float32 copies of the weights (and an
+		// int8 file was read through them): return those pages now, so a
+		// model loaded in int8 is resident at its int8 size, not at the
+		// peak of the load.
+		debug.FreeOSMemory()
 	}
 	return model.NewEncoder(arch, head, opts.Threads), nil
 }

@@ -26,6 +26,14 @@ func QuantizedWeight(name string, shape []int64) bool {
 		!strings.Contains(strings.ToLower(name), "norm")
 }
 
+// EmbeddingTable reports whether name is the word-embedding table (rows are
+// tokens), which `ask quantize --embeddings` also stores in int8, per row:
+// it is a third to a half of a small model's bytes. It is read back as
+// float32 (q·scale) and looked up as before; no kernel sees int8.
+func EmbeddingTable(name string, shape []int64) bool {
+	return len(shape) == 2 && strings.HasSuffix(name, "word_embeddings.weight")
+}
+
 // Int8 reports whether the checkpoint holds int8 weights.
 func (w *Weights) Int8() bool {
 	for _, n := range w.set.Names() {

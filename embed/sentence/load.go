@@ -101,7 +101,8 @@ func LoadFS(name string, fsys fs.FS, weights []byte, opts LoadOptions) (*Model, 
 }
 
 // LoadBuiltin loads the embedder built into the binary
-// (sentence-transformers/all-MiniLM-L6-v2, float16 weights) from memory.
+// (sentence-transformers/all-MiniLM-L6-v2, int8 weights and word
+// embeddings: int8 unless opts.Quantize is "none") from memory.
 func LoadBuiltin(opts LoadOptions) (*Model, error) {
 	return LoadFS(builtin.EmbedderName, builtin.EmbedderFiles(), builtin.EmbedderWeights(), opts)
 }
