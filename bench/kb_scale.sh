@@ -37,7 +37,7 @@ CGO_ENABLED=0 go build -o "$work/ask" ./cmd/ask
 CGO_ENABLED=0 go build -o "$work/kbscale" ./tools/kbscale
 CGO_ENABLED=0 go build -o "$work/loadtest" ./tools/loadtest
 grep -m1 -ow 'avx512[a-z_0-9]*\|avx2\|fma' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/^/cpu flags: /'
-echo "; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ASK_QUANTIZE=${QUANTIZE:-none}; passages ${PASSAGES:-default}"
+echo "; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ASK_QUANTIZE=${QUANTIZE:-unset: the built-in models run in int8}; passages ${PASSAGES:-default}"
 
 if [ -z "${SKIP_INGEST:-}" ]; then
   # The knowledge-base corpus of BENCHMARKS.md: the 34 articles as
