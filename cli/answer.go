@@ -65,7 +65,13 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer p.Encoder().Close()
-	res, errs := p.Answer(ctx, []qa.Request{{Question: *question, Context: *text, Params: qf.params(p)}})
+	par := qf.params(p)
+	if modelRef != *ref {
+		// Routed to the multilingual model: keep token boundaries, as
+		// reader.ScriptRouter does (Chinese has no spaces to align to).
+		par.AlignToWords = false
+	}
+	res, errs := p.Answer(ctx, []qa.Request{{Question: *question, Context: *text, Params: par}})
 	if errs[0] != nil {
 		return errs[0]
 	}

@@ -41,7 +41,8 @@ func usesBuiltin(ref string) bool { return ref == "" || ref == builtin.Name }
 // builtinFor is the model to read question with when --model is ref: for
 // the built-in model, the multilingual one if the question is in Chinese,
 // Japanese or Korean and the binary carries it (the choice the server's
-// reader.ScriptRouter makes); otherwise ref.
+// reader.ScriptRouter makes); otherwise ref. A caller given back another
+// model than ref reads with subword spans, as the router's CJK side does.
 func builtinFor(ref, question string) string {
 	if !usesBuiltin(ref) || !reader.HasCJK(question) {
 		return ref

@@ -94,6 +94,9 @@ func runEval(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "warning (first question): %s\n", w)
 	}
 	par := qf.params(p)
+	if modelRef != *ref {
+		par.AlignToWords = false // routed to the multilingual model: as reader.ScriptRouter
+	}
 	if v == "2.0" {
 		par.HandleImpossibleAnswer = true
 	}

@@ -31,6 +31,12 @@ func HasCJK(s string) bool {
 // question (a collection's retrieved passages, say) are all read by the
 // same model and their scores compare.
 //
+// Questions routed to CJK are read with SubwordSpans: Chinese and Japanese
+// text has no spaces, so aligning an answer to whole words (split at
+// whitespace, the pipeline's align_to_words) would widen it to its whole
+// clause. A caller that wants the pipeline's behaviour exactly names the
+// multilingual model itself instead of going through the router.
+//
 // Each Result names the model that read it. Inputs for both readers are
 // read concurrently, each reader batching its own.
 type ScriptRouter struct {
@@ -87,7 +93,7 @@ func (s *ScriptRouter) Read(ctx context.Context, req Request) (Response, error) 
 	case len(cjk) == 0:
 		return read(ctx, s.Default, req)
 	case len(def) == 0:
-		return read(ctx, s.CJK, req)
+		return read(ctx, s.CJK, cjkRequest(req))
 	}
 	// Both: read concurrently; the first failure cancels the other read.
 	ctx, cancel := context.WithCancel(ctx)
@@ -102,6 +108,9 @@ func (s *ScriptRouter) Read(ctx context.Context, req Request) (Response, error) 
 	for k, rd := range []Reader{s.Default, s.CJK} {
 		p := parts[k]
 		sub := Request{Params: req.Params, Inputs: make([]Input, len(p.idx))}
+		if k == 1 {
+			sub = cjkRequest(sub)
+		}
 		for j, i := range p.idx {
 			sub.Inputs[j] = req.Inputs[i]
 		}
@@ -168,4 +177,11 @@ func remapInput(err error, idx []int) error {
 	c := *e
 	c.Input = idx[e.Input]
 	return &c
+}
+
+// cjkRequest is req as the CJK reader gets it: with SubwordSpans (see
+// ScriptRouter).
+func cjkRequest(req Request) Request {
+	req.Params.SubwordSpans = true
+	return req
 }

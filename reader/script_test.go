@@ -54,6 +54,41 @@ func TestScriptRouter(t *testing.T) {
 	}
 }
 
+// spans answers with whether the request asked for subword spans.
+type spans struct{ id string }
+
+func (s spans) Describe() Info { return Info{ID: s.id, Kind: KindModel} }
+func (s spans) Read(ctx context.Context, req Request) (Response, error) {
+	out := Response{Kind: KindModel, Model: s.id}
+	for range req.Inputs {
+		out.Results = append(out.Results, Result{Answers: []Answer{{Text: fmt.Sprint(req.Params.SubwordSpans)}}})
+	}
+	return out, nil
+}
+
+// TestScriptRouterSubwordSpansForCJK: the CJK reader is asked for subword
+// spans (Chinese has no spaces to align answers to), alone or beside the
+// default reader, which gets the caller's parameters unchanged.
+func TestScriptRouterSubwordSpansForCJK(t *testing.T) {
+	r := NewScriptRouter(spans{id: "en"}, spans{id: "multi"})
+	for _, qs := range [][]string{{"谁？"}, {"Who?", "谁？"}} {
+		req := Request{}
+		for _, q := range qs {
+			req.Inputs = append(req.Inputs, Input{Question: q, Passage: "p"})
+		}
+		resp, err := r.Read(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, res := range resp.Results {
+			want := fmt.Sprint(res.Model == "multi")
+			if res.Answers[0].Text != want {
+				t.Errorf("%q: %s read %q with SubwordSpans %s, want %s", qs, res.Model, qs[i], res.Answers[0].Text, want)
+			}
+		}
+	}
+}
+
 func TestScriptRouterRefusalNamesTheInput(t *testing.T) {
 	r := NewScriptRouter(echo{id: "en"}, echo{id: "multi"})
 	_, err := r.Read(context.Background(), Request{Inputs: []Input{
