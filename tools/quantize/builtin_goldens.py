@@ -27,8 +27,6 @@ the reference libraries:
 --deq DIR keeps the dequantized folders (DIR/model, DIR/embedder).
 """
 import argparse
-import gzip
-import io
 import json
 import os
 import shutil
@@ -41,6 +39,7 @@ from safetensors.torch import load_file, save_file
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
+sys.path.insert(0, os.path.join(REPO, "tools", "train"))
 
 # ask's stack parts -> the Linear weights (suffixes within encoder layer L)
 # that read the same input, as in smoothquant_gptq.py.
@@ -104,19 +103,8 @@ def qa_goldens(ref, out_path):
     cases = [(i, q, c, {}) for i, q, c in squad_cases("v1.1", 40)]
     cases += [(i, q, c, {"handle_impossible_answer": True})
               for i, q, c in squad_cases("v2.0", 10, True) + squad_cases("v2.0", 5, False)]
-    raw = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        for i, q, c, params in cases:
-            r = qa(question=q, context=c, top_k=1, **params)
-            r = r if isinstance(r, list) else [r]
-            line = {"id": i, "question": q, "context": c, "params": params,
-                    "answers": [{"answer": a["answer"], "score": float(a["score"]), "start": int(a["start"]),
-                                 "end": int(a["end"])} for a in r]}
-            gz.write((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    with open(out_path, "wb") as fh:
-        fh.write(raw.getvalue())
-    print(f"{len(cases)} QA lines -> {out_path}")
+    from gen_multi_golden import write_golden
+    write_golden(qa, cases, out_path)
 
 
 def embed_goldens(ref, out_dir, shared):

@@ -41,6 +41,27 @@ def questions(name, n):
     return out[:n]
 
 
+def write_golden(qa, cases, out):
+    """Run the pipeline qa on cases (id, question, context, params) and write
+    out (gzip, mtime 0) in gen_qa_goldens.py's line format with question,
+    context and params on every line; returns the lines."""
+    raw, lines = io.BytesIO(), []
+    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        for i, q, c, params in cases:
+            r = qa(question=q, context=c, top_k=1, **params)
+            r = r if isinstance(r, list) else [r]
+            line = {"id": i, "question": q, "context": c, "params": params,
+                    "answers": [{"answer": a["answer"], "score": float(a["score"]), "start": int(a["start"]),
+                                 "end": int(a["end"])} for a in r]}
+            lines.append(line)
+            gz.write((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "wb") as f:
+        f.write(raw.getvalue())
+    print(f"{len(cases)} lines -> {out}")
+    return lines
+
+
 def main():
     ref = sys.argv[1]
     import torch
@@ -60,21 +81,8 @@ def main():
     ans = [(q["id"], q["question"], p["context"]) for a in v2["data"] for p in a["paragraphs"] for q in p["qas"]
            if not q.get("is_impossible")][:5]
     cases += [(i, q, c, {"handle_impossible_answer": True}) for i, q, c in imp + ans]
-    raw = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        for i, q, c, params in cases:
-            r = qa(question=q, context=c, top_k=1, **params)
-            r = r if isinstance(r, list) else [r]
-            line = {"id": i, "question": q, "context": c, "params": params,
-                    "answers": [{"answer": a["answer"], "score": float(a["score"]), "start": int(a["start"]),
-                                 "end": int(a["end"])} for a in r]}
-            if i == "issue-example":
-                print("issue example:", json.dumps(line["answers"], ensure_ascii=False))
-            gz.write((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "wb") as f:
-        f.write(raw.getvalue())
-    print(f"{len(cases)} lines -> {OUT}")
+    lines = write_golden(qa, cases, OUT)
+    print("issue example:", json.dumps(lines[0]["answers"], ensure_ascii=False))
 
 
 if __name__ == "__main__":
