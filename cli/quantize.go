@@ -46,7 +46,7 @@ func quantizeMode(env Env) (string, error) {
 }
 
 func runQuantize(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "quantize", "IN_DIR OUT_DIR\n\n"+
+	fs := newFlags(env, "quantize", "IN_DIR OUT_DIR [--embeddings]\n\n"+
 		"Writes OUT_DIR/model.safetensors with the weights of the encoder's Linear layers in int8\n"+
 		"(symmetric, per output channel: an I8 tensor under the weight's name and its F32 scales\n"+
 		"under name+\"_scale\"), every other tensor as it was, and copies IN_DIR's other files\n"+

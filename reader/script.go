@@ -108,7 +108,7 @@ func (s *ScriptRouter) Read(ctx context.Context, req Request) (Response, error) 
 	for k, rd := range []Reader{s.Default, s.CJK} {
 		p := parts[k]
 		sub := Request{Params: req.Params, Inputs: make([]Input, len(p.idx))}
-		if k == 1 {
+		if k == 1 { // the CJK reader
 			sub = cjkRequest(sub)
 		}
 		for j, i := range p.idx {
