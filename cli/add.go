@@ -13,6 +13,7 @@ import (
 	"github.com/askqa/ask/chunk"
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/ingest"
+	"github.com/askqa/ask/kb"
 )
 
 // listFlag is a flag that may be repeated or hold comma-separated values.
@@ -34,12 +35,16 @@ func runAdd(ctx context.Context, env Env, args []string) error {
 
 // addCmd is ask add; models nil loads the real ones.
 func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error {
-	fs := newFlags(env, "add", "[--collection C] [--data DIR] [flags] PATH...\n\n"+
+	fs := newFlags(env, "add", "[--collection C] [--data DIR] [flags] PATH...\n"+
+		"       ask add --from-collection OLD --collection NEW [flags]\n\n"+
 		"Adds files and folders (recursively) to a collection: .txt, .md, .html, .pdf, and .jsonl\n"+
 		"with one {\"id\",\"title\",\"text\",\"metadata\"} document per line. Each document is\n"+
 		"chunked, embedded and stored in one transaction; a line \"added|replaced|unchanged ID\"\n"+
 		"on standard output means it is on disk. Files whose content did not change are skipped.\n"+
-		"Progress (documents, chunks, chunks/s, ETA) goes to standard error.")
+		"Progress (documents, chunks, chunks/s, ETA) goes to standard error.\n\n"+
+		"--from-collection copies the documents of another collection of the same store instead,\n"+
+		"re-chunked and re-embedded with --embed-model: how a collection embedded by another\n"+
+		"model (an older ask's built-in embedder, say) moves to this one. OLD is left as it is.")
 	kf := addKBFlags(fs)
 	model := fs.String("embed-model", builtin.EmbedderName, embedModelFlagHelp+`; "none" for a collection searched lexically only`)
 	var include, exclude listFlag
@@ -48,11 +53,17 @@ func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error
 	maxTokens := fs.Int("chunk-tokens", 0, "tokens per chunk at most (default: 192, less if the embedder's window is smaller)")
 	overlap := fs.Int("chunk-overlap", 0, "tokens of whole sentences a chunk repeats from the one before (default: a sixth of --chunk-tokens)")
 	threads := fs.Int("threads", 0, "threads of the embedder (0: one per CPU)")
+	from := fs.String("from-collection", "", "copy the documents of this collection (same --data or --db) instead of reading files")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
+	switch {
+	case *from != "" && len(paths) > 0:
+		return fmt.Errorf("give files to add or --from-collection %s, not both", *from)
+	case *from != "" && *from == *kf.collection:
+		return fmt.Errorf("--from-collection %s is --collection itself: name a new collection to copy it into", *from)
+	case *from == "" && len(paths) == 0:
 		fs.Usage()
 		return errUsage
 	}
@@ -60,18 +71,28 @@ func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error
 		m := realModels(env, *threads)
 		models = &m
 	}
-	files, skipped, err := ingest.Files(paths, ingest.Globs{Include: include, Exclude: exclude})
-	if err != nil {
-		return err
-	}
-	for _, s := range skipped {
-		fmt.Fprintf(env.Stderr, "skip %s: not a type ask reads\n", s)
+	var files []ingest.File
+	if *from == "" {
+		var skipped []string
+		files, skipped, err = ingest.Files(paths, ingest.Globs{Include: include, Exclude: exclude})
+		if err != nil {
+			return err
+		}
+		for _, s := range skipped {
+			fmt.Fprintf(env.Stderr, "skip %s: not a type ask reads\n", s)
+		}
 	}
 	store, err := openKB(ctx, env, *kf.data, *kf.db, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if *from != "" {
+		// Before loading a model: a misspelt name fails at once.
+		if _, err := store.Collection(ctx, *from); err != nil {
+			return fmt.Errorf("--from-collection %s: %w", *from, err)
+		}
+	}
 
 	in := &ingest.Ingester{Store: store, Chunk: chunk.Options{MaxTokens: *maxTokens, Overlap: *overlap}}
 	if *model != "none" {
@@ -87,6 +108,9 @@ func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error
 	}
 	if err := in.EnsureCollection(ctx, *kf.collection); err != nil {
 		return err
+	}
+	if *from != "" {
+		return copyCollection(ctx, env, store, in, *from, *kf.collection)
 	}
 
 	p := newIngestProgress(env.Stderr, files)
@@ -111,6 +135,44 @@ func addCmd(ctx context.Context, env Env, args []string, models *kbModels) error
 	if failed > 0 {
 		return fmt.Errorf("%d documents failed (see above); the others are stored", failed)
 	}
+	return nil
+}
+
+// copyCollection adds every document of collection from to collection to,
+// one transaction each, keeping their IDs, titles, sources, metadata and
+// content hashes (so re-adding the original files later finds them
+// unchanged). Re-running it after an interruption skips what was copied.
+func copyCollection(ctx context.Context, env Env, store kb.Store, in *ingest.Ingester, from, to string) error {
+	start, last := time.Now(), time.Now()
+	var docs, chunks int
+	for after := ""; ; {
+		page, err := store.Documents(ctx, from, after, 100)
+		if err != nil {
+			return fmt.Errorf("--from-collection %s: %w", from, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, d := range page {
+			doc, err := store.Document(ctx, from, d.ID)
+			if err != nil {
+				return fmt.Errorf("--from-collection %s: document %s: %w", from, d.ID, err)
+			}
+			res, n, err := in.AddDocument(ctx, to, doc)
+			if err != nil {
+				return fmt.Errorf("copy %s into %s: %w (the documents listed above are stored; run the command again to go on)", d.ID, to, err)
+			}
+			fmt.Fprintf(env.Stdout, "%s %s (%d chunks)\n", res, doc.ID, n)
+			docs, chunks = docs+1, chunks+n
+			if time.Since(last) >= 5*time.Second {
+				last = time.Now()
+				fmt.Fprintf(env.Stderr, "%d documents, %d chunks, %.1f chunks/s, %s elapsed\n",
+					docs, chunks, float64(chunks)/time.Since(start).Seconds(), time.Since(start).Round(time.Second))
+			}
+		}
+		after = page[len(page)-1].ID
+	}
+	fmt.Fprintf(env.Stderr, "%d documents of %s copied into %s (%d chunks) in %s\n", docs, from, to, chunks, time.Since(start).Round(time.Second))
 	return nil
 }
 

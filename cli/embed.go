@@ -15,7 +15,7 @@ import (
 )
 
 // embedModelFlagHelp is the --model help of the commands that embed.
-const embedModelFlagHelp = "embedding model: \"builtin\" (the default: all-MiniLM-L6-v2 inside ask), a sentence-transformers folder, or a Hub repo id[@revision]"
+const embedModelFlagHelp = "embedding model: \"builtin\" (the default: multilingual-e5-small inside ask, English and Chinese), a sentence-transformers folder, or a Hub repo id[@revision]"
 
 // loadEmbedder resolves an embedding model reference: empty or "builtin"
 // is the model inside the binary (loaded from memory); anything else a
@@ -26,7 +26,7 @@ func loadEmbedder(ctx context.Context, env Env, ref string, threads int, log *sl
 		return nil, err
 	}
 	opts := sentence.LoadOptions{Threads: threads, Logger: log, Quantize: q}
-	if ref == "" || ref == builtin.EmbedderName {
+	if builtin.IsEmbedder(ref) {
 		return sentence.LoadBuiltin(opts)
 	}
 	dir, err := resolveModel(ctx, env, ref, false)

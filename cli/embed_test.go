@@ -32,7 +32,7 @@ func TestEmbedLinesInOrder(t *testing.T) {
 				}
 				got = append(got, o)
 			}
-			if got[0].Tokens != 3 || got[0].Truncated || got[1].Tokens != 256 || !got[1].Truncated || got[2].Truncated {
+			if got[0].Tokens != 3 || got[0].Truncated || got[1].Tokens != 512 || !got[1].Truncated || got[2].Truncated {
 				t.Errorf("tokens/truncated out of order: %+v %+v %+v", got[0].Tokens, got[1].Tokens, got[2].Tokens)
 			}
 		})
@@ -47,7 +47,7 @@ func TestEmbedArguments(t *testing.T) {
 		want  string
 	}{
 		{"x\n", []string{"embed", "stray"}, 1, `unexpected argument "stray"`},
-		{"x\n", []string{"embed", "--prompt", "query"}, 1, `unknown prompt "query"`},
+		{"x\n", []string{"embed", "--prompt", "title"}, 1, `unknown prompt "title"`},
 		{"x\n", []string{"embed", "--batch", "0"}, 1, "--batch 0"},
 		{"{\"text\":\"a\"}\n{oops\n", []string{"embed"}, 1, "line 2"},
 		{"{\"txt\":\"a\"}\n", []string{"embed"}, 1, `missing "text"`},

@@ -104,7 +104,7 @@ func realModels(env Env, threads int) kbModels {
 			return nil, nil, nil, fmt.Errorf("load the embedding model %q: %w", ref, err)
 		}
 		var tok *tokenizer.Tokenizer
-		if ref == "" || ref == builtin.EmbedderName {
+		if builtin.IsEmbedder(ref) {
 			tok, err = tokenizer.LoadFS(builtin.EmbedderFiles(), builtin.EmbedderName)
 		} else {
 			var dir string

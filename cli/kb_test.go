@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/chunk"
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/embedtest"
+	"github.com/askqa/ask/kb"
 )
 
 // fakeModels stands in for the embedding model: the fake embedder under the
@@ -165,7 +167,7 @@ func TestKBCommandErrors(t *testing.T) {
 	if err != nil || !strings.Contains(out, "alpha beta") {
 		t.Errorf("hybrid over a lexical-only collection: %q %v", out, err)
 	}
-	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--embed-model", "fake", dir); err == nil || !strings.Contains(err.Error(), "use the same model or another collection") {
+	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--embed-model", "fake", dir); err == nil || !strings.Contains(err.Error(), "use the same model, or another collection") {
 		t.Errorf("another model into the collection: %v", err)
 	}
 	if _, _, err := kbRun(t, addCmd, m, "--data", data, "--collection", "../x", "--embed-model", "none", dir); err == nil {
@@ -195,7 +197,7 @@ func TestDataDir(t *testing.T) {
 }
 
 // TestAddSearchBuiltinEmbedder runs add and search with the real built-in
-// embedder (all-MiniLM-L6-v2) and its tokenizer: dense search finds a
+// embedder (multilingual-e5-small) and its tokenizer: dense search finds a
 // passage that shares no word with the query.
 func TestAddSearchBuiltinEmbedder(t *testing.T) {
 	if testing.Short() {
@@ -226,8 +228,29 @@ func TestAddSearchBuiltinEmbedder(t *testing.T) {
 		t.Errorf("dense search for kitten: %+v, want felines.txt", res.Passages)
 	}
 	docs, err := docsRun(t, "--data", data, "--collections")
-	if err != nil || !strings.Contains(docs, "builtin") {
+	if err != nil || !strings.Contains(docs, builtin.EmbedderID) {
 		t.Errorf("the collection records its embedder: %q %v", docs, err)
+	}
+
+	// A collection of an ask before 2026-12-06 records "builtin", whose
+	// vectors were all-MiniLM-L6-v2's: this ask's built-in embedder must
+	// not search or extend it as if they were its own.
+	store, err := openKB(context.Background(), env, data, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.CreateCollection(context.Background(), kb.Collection{Name: "old", Embedder: "builtin", Dim: 384})
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = searchCmd(context.Background(), env, []string{"--data", data, "--collection", "old", "--mode", "dense", "kitten"}, nil)
+	if err == nil || !strings.Contains(err.Error(), `"builtin"`) || !strings.Contains(err.Error(), "--from-collection old") {
+		t.Errorf("dense search of a collection of the old built-in embedder: %v, want an error that says to re-add", err)
+	}
+	err = addCmd(context.Background(), env, []string{"--data", data, "--collection", "old", "--threads", "1", dir}, nil)
+	if err == nil || !strings.Contains(err.Error(), `"builtin"`) {
+		t.Errorf("adding to a collection of the old built-in embedder: %v, want an error", err)
 	}
 }
 
@@ -271,5 +294,64 @@ func TestEvalCollectionRetrievalOnly(t *testing.T) {
 	}
 	if res.Questions != 4 || res.Empty != 1 || res.Retrieval["recall@20"] != 50 || !strings.Contains(errs, "1 questions have no text") {
 		t.Errorf("got %+v (want 4 questions, 1 empty, recall@20 50: a and c found, b empty, d absent); stderr:\n%s", res, errs)
+	}
+}
+
+// TestAddFromCollection copies a collection into a new one embedded by
+// another model: every document arrives with its ID, title and text, the
+// new collection records the new model, the old one is untouched, and a
+// second run changes nothing.
+func TestAddFromCollection(t *testing.T) {
+	data, dir := t.TempDir(), t.TempDir()
+	for n, b := range map[string]string{
+		"a.md":   "# Alpha\n\nAlpha beta gamma. Delta epsilon.",
+		"zh.txt": "长城是中国古代的军事防御工程。",
+	} {
+		os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644)
+	}
+	m := fakeModels(nil)
+	if _, errs, err := kbRun(t, addCmd, m, "--data", data, "--collection", "old", "--embed-model", "none", dir); err != nil {
+		t.Fatalf("add: %v\n%s", err, errs)
+	}
+	out, errs, err := kbRun(t, addCmd, m, "--data", data, "--from-collection", "old", "--collection", "new", "--embed-model", "fake")
+	if err != nil || strings.Count(out, "added ") != 2 || !strings.Contains(errs, "2 documents of old copied into new") {
+		t.Fatalf("copy: %v\nstdout %q\nstderr %q", err, out, errs)
+	}
+	if out, _, err := kbRun(t, addCmd, m, "--data", data, "--from-collection", "old", "--collection", "new", "--embed-model", "fake"); err != nil || strings.Count(out, "unchanged ") != 2 {
+		t.Errorf("second copy: %v %q, want 2 unchanged", err, out)
+	}
+	store, err := openKB(context.Background(), Env{Getenv: func(string) string { return "" }}, data, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	oldC, err1 := store.Collection(ctx, "old")
+	newC, err2 := store.Collection(ctx, "new")
+	if err1 != nil || err2 != nil || oldC.Embedder != "" || newC.Embedder != "fake" || newC.Documents != 2 || newC.Chunks == 0 {
+		t.Fatalf("collections: old %+v %v, new %+v %v", oldC, err1, newC, err2)
+	}
+	docs, err := store.Documents(ctx, "old", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		a, err1 := store.Document(ctx, "old", d.ID)
+		b, err2 := store.Document(ctx, "new", d.ID)
+		if err1 != nil || err2 != nil || a.Text != b.Text || a.Title != b.Title || a.Source != b.Source || a.Hash != b.Hash {
+			t.Errorf("document %s: old %+v %v, new %+v %v", d.ID, a, err1, b, err2)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from-collection", "old", "--collection", "new", dir}, "not both"},
+		{[]string{"--from-collection", "old", "--collection", "old"}, "is --collection itself"},
+		{[]string{"--from-collection", "nope", "--collection", "x"}, "--from-collection nope"},
+	} {
+		if _, _, err := kbRun(t, addCmd, m, append([]string{"--data", data, "--embed-model", "fake"}, tc.args...)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("add %q: %v, want an error saying %q", tc.args, err, tc.want)
+		}
 	}
 }

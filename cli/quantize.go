@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -163,8 +165,46 @@ func writeSafetensors(path string, tensors []safetensors.Tensor, meta map[string
 }
 
 // copyCheckpointFiles copies the regular files of in that are not weights
-// (config, tokenizer, README) into out.
+// (config, tokenizer, README) into out, and those of the module folders a
+// sentence-transformers modules.json names (1_Pooling…), without which the
+// copy would embed differently.
 func copyCheckpointFiles(in, out string) error {
+	if err := copyPlainFiles(in, out); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(in, "modules.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var modules []struct {
+		Path string `json:"path"`
+	}
+	if err := json.Unmarshal(b, &modules); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(in, "modules.json"), err)
+	}
+	for _, m := range modules {
+		p := filepath.Clean(m.Path)
+		if m.Path == "" || p == "." || !filepath.IsLocal(p) {
+			continue // the Transformer module lives in the folder itself
+		}
+		if _, err := os.Stat(filepath.Join(in, p)); errors.Is(err, os.ErrNotExist) {
+			continue // Normalize's folder is often not shipped
+		}
+		if err := os.MkdirAll(filepath.Join(out, p), 0o755); err != nil {
+			return err
+		}
+		if err := copyPlainFiles(filepath.Join(in, p), filepath.Join(out, p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyPlainFiles copies the regular files of in that are not weights.
+func copyPlainFiles(in, out string) error {
 	entries, err := os.ReadDir(in)
 	if err != nil {
 		return err

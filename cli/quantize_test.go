@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -201,5 +202,45 @@ func TestEmbedQuantize(t *testing.T) {
 	}
 	if c := cos(int8, vec("--quantize", "int8")); c < 0.999999 {
 		t.Errorf("--quantize int8: cosine to the default %.6f", c)
+	}
+}
+
+// TestQuantizeKeepsModules copies a sentence-transformers folder whole: the
+// module folders modules.json names (1_Pooling) travel with the weights,
+// and a path that leaves the folder is not followed.
+func TestQuantizeKeepsModules(t *testing.T) {
+	in, out := t.TempDir(), filepath.Join(t.TempDir(), "q")
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join("../model/testdata/tiny/bert", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(in, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	modules := `[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+	{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
+	{"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"},
+	{"idx":3,"name":"3","path":"../outside","type":"sentence_transformers.models.Dense"}]`
+	pooling := `{"word_embedding_dimension": 32, "pooling_mode_cls_token": true}`
+	if err := os.WriteFile(filepath.Join(in, "modules.json"), []byte(modules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(in, "1_Pooling"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "1_Pooling", "config.json"), []byte(pooling), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := run(t, "", "quantize", in, out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "1_Pooling", "config.json"))
+	if err != nil || string(got) != pooling {
+		t.Errorf("1_Pooling/config.json in the copy: %q, %v; want %q", got, err, pooling)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "outside")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a module path outside the folder was created: %v", err)
 	}
 }

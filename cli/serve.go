@@ -145,6 +145,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	srv, err := server.New(server.Options{
 		Knowledge:       knowledge,
 		Embedder:        embedder,
+		EmbedderAlias:   cfg.EmbedModel,
 		MaxEmbedInputs:  cfg.MaxEmbedInputs,
 		Reader:          rd,
 		Logger:          log,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/askqa/ask/builtin"
 	"github.com/askqa/ask/config"
 	"github.com/askqa/ask/embed"
 	"github.com/askqa/ask/embed/sentence"
@@ -72,7 +73,7 @@ func TestServeEmbeddingsWithOpenAIClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Model != "builtin" || c.Object != "list" || len(c.Data) != len(want) || c.Usage[0] == 0 || c.Usage[0] != c.Usage[1] {
+		if c.Model != builtin.EmbedderID || c.Object != "list" || len(c.Data) != len(want) || c.Usage[0] == 0 || c.Usage[0] != c.Usage[1] {
 			t.Errorf("call %s: %+v", c.Format, c)
 			continue
 		}

@@ -161,7 +161,7 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.BatchWait) }},
 		{"queue-size", "ASK_QUEUE_SIZE", "most windows waiting for the model; beyond it requests get 429",
 			func(c *Config) flag.Value { return (*intValue)(&c.QueueSize) }},
-		{"embed-model", "ASK_EMBED_MODEL", "embedding model of /v1/embeddings and /embed: builtin (all-MiniLM-L6-v2 inside ask), a sentence-transformers folder, a Hub repo id, or none",
+		{"embed-model", "ASK_EMBED_MODEL", "embedding model of /v1/embeddings and /embed: builtin (multilingual-e5-small inside ask: English and Chinese), a sentence-transformers folder, a Hub repo id, or none",
 			func(c *Config) flag.Value { return (*stringValue)(&c.EmbedModel) }},
 		{"max-embed-inputs", "ASK_MAX_EMBED_INPUTS", "most texts in one embedding request",
 			func(c *Config) flag.Value { return (*intValue)(&c.MaxEmbedInputs) }},

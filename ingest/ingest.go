@@ -76,8 +76,8 @@ func (in *Ingester) EnsureCollection(ctx context.Context, name string) error {
 		return err
 	}
 	if c.Embedder != want.Embedder || c.Dim != want.Dim {
-		return fmt.Errorf("collection %q holds vectors of %q (dimension %d), this ingest embeds with %q (dimension %d): use the same model or another collection",
-			name, c.Embedder, c.Dim, want.Embedder, want.Dim)
+		return fmt.Errorf("collection %q holds vectors of %q (dimension %d), this ingest embeds with %q (dimension %d): use the same model, or another collection (ask add --from-collection %s --collection NEW copies its documents into one embedded by this model)",
+			name, c.Embedder, c.Dim, want.Embedder, want.Dim, name)
 	}
 	return nil
 }

@@ -290,8 +290,8 @@ func sameModel(c kb.Collection, e embed.Embedder) error {
 		return fmt.Errorf("collection %q needs the embedding model %q for dense search", c.Name, c.Embedder)
 	}
 	if info := e.Info(); info.Name != c.Embedder || info.Dim != c.Dim {
-		return fmt.Errorf("%w: collection %q was embedded with %q (dimension %d), the query with %q (dimension %d): use the collection's model",
-			kb.ErrInvalid, c.Name, c.Embedder, c.Dim, info.Name, info.Dim)
+		return fmt.Errorf("%w: collection %q was embedded with %q (dimension %d), the query with %q (dimension %d): search it with the collection's model or lexically (mode lexical), or re-add its documents to a new collection for this one (ask add --from-collection %s --collection NEW)",
+			kb.ErrInvalid, c.Name, c.Embedder, c.Dim, info.Name, info.Dim, c.Name)
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := s.opts.Embedder.Info()
-	if req.Model != "" && req.Model != info.Name {
+	if req.Model != "" && req.Model != info.Name && req.Model != s.opts.EmbedderAlias {
 		s.fail(w, r, api.Errorf(http.StatusNotFound, api.CodeNotFound,
 			"model %q is not served here; this server embeds with %q (send that, or leave model out)", req.Model, info.Name))
 		return

@@ -72,6 +72,10 @@ type Options struct {
 	// Embedder serves POST /v1/embeddings and POST /embed; nil: those
 	// routes answer 404 saying how to turn them on.
 	Embedder embed.Embedder
+	// EmbedderAlias is a second name the embeddings API accepts as its
+	// "model": the reference the embedder was started with ("builtin"),
+	// where Embedder reports a longer one ("builtin:multilingual-e5-small").
+	EmbedderAlias string
 	// MaxEmbedInputs bounds the texts of one embedding request (default
 	// 2048, OpenAI's limit).
 	MaxEmbedInputs int

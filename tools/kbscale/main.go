@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	}
 	defer store.Close()
 	dim := len(vecs[0])
-	if err := store.CreateCollection(ctx, kb.Collection{Name: *collection, Embedder: builtin.EmbedderName, Dim: dim}); err != nil {
+	if err := store.CreateCollection(ctx, kb.Collection{Name: *collection, Embedder: builtin.EmbedderID, Dim: dim}); err != nil {
 		return err
 	}
 	r := rand.New(rand.NewPCG(*seed, uint64(*n)))

