@@ -145,7 +145,7 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	srv, err := server.New(server.Options{
 		Knowledge:       knowledge,
 		Embedder:        embedder,
-		EmbedderAlias:   cfg.EmbedModel,
+		EmbedderAlias:   embedderAlias(cfg.EmbedModel),
 		MaxEmbedInputs:  cfg.MaxEmbedInputs,
 		Reader:          rd,
 		Logger:          log,
@@ -182,6 +182,16 @@ func serve(ctx context.Context, env Env, args []string, load readerLoader) error
 	// One plain line on stdout, so scripts can find the port of --addr :0.
 	fmt.Fprintf(env.Stdout, "ask: listening on http://%s (reader %s)\n", addr, info.Kind)
 	return srv.Serve(ctx, ln)
+}
+
+// embedderAlias is the name the embeddings API accepts besides the
+// embedder's own: what --embed-model said, "builtin" for the built-in one
+// however it was named.
+func embedderAlias(ref string) string {
+	if builtin.IsEmbedder(ref) {
+		return builtin.EmbedderName
+	}
+	return ref
 }
 
 // loadServeEmbedder loads --embed-model behind a batcher of its own (the

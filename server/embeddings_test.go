@@ -62,6 +62,28 @@ func TestEmbedTEIShape(t *testing.T) {
 	}
 }
 
+// TestEmbeddingsAlias accepts the embedder's alias (the --embed-model
+// reference, "builtin") as well as its own name as the request's model, and
+// answers with its own name.
+func TestEmbeddingsAlias(t *testing.T) {
+	ts := start(t, Options{Reader: echoReader(), Embedder: embedtest.Fake{Dim: 8}, EmbedderAlias: "builtin"})
+	for body, status := range map[string]int{
+		`{"input":"a","model":"builtin"}`: http.StatusOK,
+		`{"input":"a","model":"fake"}`:    http.StatusOK,
+		`{"input":"a","model":"other"}`:   http.StatusNotFound,
+	} {
+		r := do(t, http.MethodPost, ts.URL+"/v1/embeddings", body)
+		if r.status != status {
+			t.Errorf("%s: status %d, want %d: %s", body, r.status, status, r.body)
+			continue
+		}
+		var resp api.EmbeddingsResponse
+		if status == http.StatusOK && (json.Unmarshal(r.body, &resp) != nil || resp.Model != "fake") {
+			t.Errorf("%s: %s, want the model named fake", body, r.body)
+		}
+	}
+}
+
 func TestEmbeddingsBadInput(t *testing.T) {
 	ts := start(t, Options{Reader: echoReader(), Embedder: embedtest.Fake{}, MaxEmbedInputs: 100, MaxContextChars: 1000})
 	many := `{"input":[` + strings.Repeat(`"x",`, 100) + `"x"]}`
