@@ -56,7 +56,7 @@ var rules = map[string]rule{
 	"tensor":         {may: []string{"golang.org/x/sys/cpu"}, runtime: true},
 	"safetensors":    {may: []string{"golang.org/x/sys/..."}, runtime: true},
 	"torchbin":       {may: []string{"safetensors"}, runtime: true},
-	"builtin":        {runtime: true},
+	"builtin":        {may: []string{"safetensors"}, runtime: true},
 	"hub":            {may: []string{"progress", "golang.org/x/sys/...", "golang.org/x/term"}},
 	"hub/hubtest":    {may: []string{"hub"}},
 	"progress":       {may: []string{"golang.org/x/term", "golang.org/x/sys/..."}},

@@ -1,8 +1,14 @@
-// Package builtin carries ask's own question-answering model inside the
-// binary, so a fresh machine answers without a download. The files live in
-// builtin/model (see its README.md for what the model is and how it was
-// trained); Dir unpacks them once into a cache folder that the engine loads
-// like any checkpoint.
+// Package builtin carries ask's own models inside the binary, so a fresh
+// machine answers, in English and Chinese, without a download: an English
+// QA model (builtin/model), a multilingual one (builtin/multilingual) and a
+// sentence embedder (builtin/embedder); each folder's README.md says what
+// the model is and how it was made. Dir and MultilingualDir unpack a QA
+// model once into a cache folder that the engine loads like any
+// checkpoint; the embedder is read in place.
+//
+// Size: all three stay under 150 MB of binary (.ci/run checks it). They
+// are int8, and the multilingual QA model carries no tokenizer.json or
+// word-embedding table of its own: it shares the embedder's (shared.go).
 package builtin
 
 import (
@@ -26,14 +32,13 @@ const Name = "builtin"
 // multilingual QA model, in a binary that carries one (see Multilingual).
 const MultilingualName = "builtin-multilingual"
 
-// The built-in QA models live under these folders of files. Shipping a
-// second, multilingual model (one that reads Chinese) takes its folder,
-// builtin/multilingual (config.json, model.safetensors, tokenizer files),
-// and one word here: "//go:embed model multilingual". The CLI and the
-// server then route questions in Chinese, Japanese or Korean to it
-// (reader.ScriptRouter) and everything else to the English model.
+// The built-in QA models live under these folders of files. The CLI and
+// the server route questions in Chinese, Japanese or Korean to the
+// multilingual model (reader.ScriptRouter) and everything else to the
+// English one. A binary built without "multilingual" here answers every
+// question with the English model, and warns on those it does not cover.
 //
-//go:embed model
+//go:embed model multilingual
 var files embed.FS
 
 const (
@@ -65,8 +70,9 @@ func Multilingual() (fs.FS, bool) {
 }
 
 // weightsVersion names an unpacked folder after the weights, so a binary
-// with a new model never reuses an old folder.
-func weightsVersion(fsys fs.FS) (string, error) {
+// with a new model never reuses an old folder. A model that shares tensors
+// with the embedder (shared.json) is named after those too.
+func weightsVersion(fsys fs.FS, emb embedderParts) (string, error) {
 	f, err := fsys.Open("model.safetensors")
 	if err != nil {
 		return "", err
@@ -76,19 +82,28 @@ func weightsVersion(fsys fs.FS) (string, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
+	m, err := readManifest(fsys)
+	if err != nil {
+		return "", err
+	}
+	if m != nil {
+		if err := hashShared(h, fsys, m, emb); err != nil {
+			return "", err
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // The embedded bytes never change, so each model's weights (tens of MB)
 // are hashed once per process however often Dir is called.
 var (
-	version             = sync.OnceValues(func() (string, error) { return weightsVersion(Files()) })
+	version             = sync.OnceValues(func() (string, error) { return weightsVersion(Files(), builtinEmbedder()) })
 	multilingualVersion = sync.OnceValues(func() (string, error) {
 		m, ok := Multilingual()
 		if !ok {
 			return "", errNoMultilingual
 		}
-		return weightsVersion(m)
+		return weightsVersion(m, builtinEmbedder())
 	})
 )
 
@@ -102,7 +117,7 @@ func Dir(cacheDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("built-in model: %w", err)
 	}
-	return unpack(Files(), v, cacheDir)
+	return unpack(Files(), builtinEmbedder(), v, cacheDir)
 }
 
 // MultilingualDir is Dir for the multilingual model; it fails, saying what
@@ -116,11 +131,12 @@ func MultilingualDir(cacheDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("built-in multilingual model: %w", err)
 	}
-	return unpack(m, v, cacheDir)
+	return unpack(m, builtinEmbedder(), v, cacheDir)
 }
 
-// unpack copies fsys into cacheDir/ask/builtin/v, unless it is there.
-func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
+// unpack copies fsys into cacheDir/ask/builtin/v, unless it is there,
+// assembling a model that shares parts with the embedder (shared.json).
+func unpack(fsys fs.FS, emb embedderParts, v, cacheDir string) (string, error) {
 	dir := filepath.Join(cacheDir, "ask", "builtin", v)
 	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
 		return dir, nil
@@ -133,9 +149,16 @@ func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
 		return "", fmt.Errorf("built-in model: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	m, err := readManifest(fsys)
+	if err != nil {
+		return "", fmt.Errorf("built-in model: %w", err)
+	}
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if m != nil && (p == manifestName || p == "model.safetensors") {
+			return nil // assembled below
 		}
 		if d.IsDir() {
 			if p == "." {
@@ -158,6 +181,9 @@ func unpack(fsys fs.FS, v, cacheDir string) (string, error) {
 		}
 		return dst.Close()
 	})
+	if err == nil && m != nil {
+		err = assemble(fsys, m, emb, tmp)
+	}
 	if err != nil {
 		return "", fmt.Errorf("built-in model: unpack into %s: %w", tmp, err)
 	}

@@ -28,7 +28,11 @@ func modelDir(ctx context.Context, env Env, ref string) (string, error) {
 	if ref == builtin.MultilingualName {
 		return builtinMultilingualDir(env)
 	}
-	return resolveModel(ctx, env, ref, false)
+	dir, err := resolveModel(ctx, env, ref, false)
+	if err == nil && builtin.SharesWithEmbedder(dir) {
+		return "", fmt.Errorf("%s is the source folder of the built-in multilingual model, which leaves out the tokenizer and word embeddings it shares with the built-in embedder: use --model %s", ref, builtin.MultilingualName)
+	}
+	return dir, err
 }
 
 // builtinDir unpacks the built-in model into the user's cache folder.

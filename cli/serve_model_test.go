@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/askqa/ask/api"
+	"github.com/askqa/ask/builtin"
 )
 
 // tinyQAModel assembles a loadable QA folder: the tiny random BERT
@@ -123,7 +124,26 @@ func TestServeDefaultsToBuiltinModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reader != api.ReaderModel || res.Model != "builtin" || len(res.Answers) != 1 {
+	if res.Reader != api.ReaderModel || res.Model != "builtin" || len(res.Answers) != 1 || res.Warning != "" {
 		t.Fatalf("response %+v", res)
+	}
+
+	// The original service's Chinese example: read by the multilingual
+	// model where the binary carries one, and said so; otherwise by the
+	// English model, with a warning.
+	const q, ctxt = "什么是人工智能？", "人工智能是一种模拟人类智能的技术，通过计算机程序实现智能行为。"
+	res, err = c.Answer(context.Background(), api.AnswerRequest{Question: q, Context: ctxt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Answers) != 1 || !strings.Contains(ctxt, res.Answers[0].Answer) || res.Answers[0].Answer == "" {
+		t.Fatalf("Chinese example: %+v", res)
+	}
+	if _, multi := builtin.Multilingual(); multi {
+		if res.Model != builtin.MultilingualName || res.Warning != "" {
+			t.Errorf("Chinese example: model %q, warning %q; want %s, no warning", res.Model, res.Warning, builtin.MultilingualName)
+		}
+	} else if res.Model != "builtin" || !strings.Contains(res.Warning, "does not cover Chinese") {
+		t.Errorf("Chinese example: model %q, warning %q; want builtin with a warning", res.Model, res.Warning)
 	}
 }

