@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/askqa/ask/engine"
 	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/tensor"
 )
@@ -100,7 +101,15 @@ func runBench(ctx context.Context, env Env, args []string) error {
 		GFLOPs:    float64(info.FLOPs(*batch, *seq)) / 1e9,
 		WeightsMB: float64(info.ParamCount) * 4 / (1 << 20),
 	}
-	if q, _ := quantizeMode(env); q == "int8" {
+	q, err := quantizeMode(env)
+	if err != nil {
+		return err
+	}
+	// Label what ran: an int8 checkpoint runs in int8 without --quantize.
+	if q, err = engine.Mode(dir, q); err != nil {
+		return err
+	}
+	if q == "int8" {
 		res.Kernel = "int8 " + tensor.Int8Kernel() + ", fp32 " + res.Kernel
 	}
 	res.GFLOPSps = res.GFLOPs / (res.MedianMS / 1000)

@@ -73,6 +73,31 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// TestBenchLabelsWhatRan: the kernel field names the int8 kernel when an
+// int8 checkpoint runs in int8 by default, and not under --quantize none.
+func TestBenchLabelsWhatRan(t *testing.T) {
+	for _, c := range []struct {
+		quantize string
+		int8     bool
+	}{{"", true}, {"none", false}, {"int8", true}} {
+		args := []string{"bench", "--model", "../builtin/model", "--seq", "8", "--runs", "1", "--warmup", "0", "--json"}
+		if c.quantize != "" {
+			args = append(args, "--quantize", c.quantize)
+		}
+		out, errs, code := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("--quantize %q: exit %d: %s", c.quantize, code, errs)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.HasPrefix(r.Kernel, "int8 "); got != c.int8 {
+			t.Errorf("--quantize %q: kernel %q, want int8 %v", c.quantize, r.Kernel, c.int8)
+		}
+	}
+}
+
 func TestUnknownModelFolderSaysWhatToDo(t *testing.T) {
 	_, errs, code := run(t, "", "bench", "--model", t.TempDir())
 	if code != 1 || !strings.Contains(errs, "config.json") {

@@ -17,16 +17,37 @@ func InScaleName(layer int, part string) string {
 	return fmt.Sprintf("ask_int8.in_scale.%d.%s", layer, part)
 }
 
+// Mode reports how Load runs dir's checkpoint with Options.Quantize mode:
+// "int8", or "" for fp32. A checkpoint stored in int8 runs in int8 unless
+// mode is "none"; so a caller that labels its output (ask bench) says what
+// ran, not only what was asked. It reads the weights' headers, not the
+// weights.
+func Mode(dir, mode string) (string, error) {
+	if mode != "" {
+		return ParseQuantize(mode)
+	}
+	w, err := model.OpenWeights(dir)
+	if err != nil {
+		return "", err
+	}
+	defer w.Close()
+	return effectiveMode(mode, w.Int8())
+}
+
+func effectiveMode(mode string, int8File bool) (string, error) {
+	if mode == "" && int8File {
+		mode = "int8"
+	}
+	return ParseQuantize(mode)
+}
+
 // quantize applies Options.Quantize to a loaded architecture. A checkpoint
 // stored in int8 (ask quantize) runs in int8 unless mode says otherwise:
 // its weights were read back as q·scale, and quantizing those again gives
 // the same q. If it also carries activation factors (InScaleName), they go
 // with the int8 layers; in fp32 they are folded back into the weights.
 func quantize(arch model.Arch, w *model.Weights, mode string, int8File bool) error {
-	if mode == "" && int8File {
-		mode = "int8"
-	}
-	mode, err := ParseQuantize(mode)
+	mode, err := effectiveMode(mode, int8File)
 	if err != nil {
 		return err
 	}

@@ -136,3 +136,29 @@ func TestInScaleCheckpointRejectsBadFactors(t *testing.T) {
 		t.Fatalf("negative factors: err = %v", err)
 	}
 }
+
+// TestMode: an int8 checkpoint (the built-in model) runs in int8 unless
+// told "none"; a float one runs in fp32 unless told "int8".
+func TestMode(t *testing.T) {
+	tiny := filepath.Join("..", "model", "testdata", "tiny", "bert-qa")
+	int8Dir := filepath.Join("..", "builtin", "model")
+	for _, c := range []struct{ dir, mode, want string }{
+		{tiny, "", ""},
+		{tiny, "int8", "int8"},
+		{tiny, "none", ""},
+		{int8Dir, "", "int8"},
+		{int8Dir, "none", ""},
+		{int8Dir, "int8", "int8"},
+	} {
+		got, err := Mode(c.dir, c.mode)
+		if err != nil || got != c.want {
+			t.Errorf("Mode(%s, %q) = %q, %v; want %q", c.dir, c.mode, got, err, c.want)
+		}
+	}
+	if _, err := Mode(tiny, "int4"); err == nil {
+		t.Error("Mode accepted int4")
+	}
+	if _, err := Mode(t.TempDir(), ""); err == nil {
+		t.Error("Mode of an empty folder: no error")
+	}
+}
