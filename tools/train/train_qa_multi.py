@@ -18,7 +18,10 @@ AdamW with linear warm-up/decay, length-grouped dynamic padding), with:
   their articles (drawn with --seed), written to
   tools/train/heldout-cmrc.json and tools/train/heldout-drcd.json.
   CMRC answers whose answer_start does not point at the text are re-anchored
-  at the occurrence nearest to it (5 in the trial file).
+  at the occurrence nearest to it (5 in the trial file). --drcd-simplified 1
+  adds DRCD's training questions again in Simplified Chinese (OpenCC t2s),
+  CMRC's script: 2,800 more questions (all keep their length under t2s, so
+  the answer offsets stay exact). Not yet used for the shipped weights.
 - Windows of answerable questions that do not hold the answer are kept with
   probability --keep-neg (they teach little and cost as much as the others);
   every window of an unanswerable question is kept.
@@ -69,6 +72,9 @@ def parse_args(argv=None):
     p.add_argument("--keep-neg", type=float, default=0.3)
     p.add_argument("--max-en", type=int, default=0, help="subsample English questions (0: all)")
     p.add_argument("--max-zh", type=int, default=0, help="subsample Chinese questions (0: all)")
+    p.add_argument("--drcd-simplified", type=int, default=0,
+                   help="also train on DRCD's training questions converted to Simplified Chinese "
+                        "(OpenCC t2s, PyPI opencc-python-reimplemented); CMRC is Simplified, DRCD Traditional")
     p.add_argument("--freeze-emb", type=int, default=1)
     p.add_argument("--freeze-layers", type=int, default=8,
                    help="also freeze the bottom N encoder layers (no backward through them)")
@@ -126,6 +132,24 @@ def questions(articles, lang):
     return out
 
 
+def simplified(qs):
+    """qs in Simplified Chinese (OpenCC t2s): the question, the context and
+    the answer converted; kept only where the context keeps its length and
+    the converted answer is at the same offset, so the labels stay exact."""
+    from opencc import OpenCC
+    cc = OpenCC("t2s")
+    out = []
+    for qid, question, context, start, text, lang in qs:
+        c = cc.convert(context)
+        if len(c) != len(context):
+            continue
+        t = cc.convert(text) if start >= 0 else ""
+        if start >= 0 and c[start:start + len(t)] != t:
+            continue
+        out.append((qid + "-s", cc.convert(question), c, start, t, lang))
+    return out
+
+
 def data(args, log):
     v1 = load(os.path.join(SHARED, "squad", "dev-v1.1-public.json"))
     v2 = load(os.path.join(SHARED, "squad", "dev-v2.0-public.json"))
@@ -144,6 +168,11 @@ def data(args, log):
         log(f"{name}: {len(tr)} articles / {len(q)} questions for training, {len(ho)} articles held out "
             f"({sum(len(x['qas']) for a in ho for x in a['paragraphs'])} questions) -> {path}")
         zh += q
+        if name == "drcd" and args.drcd_simplified:
+            s = simplified(q)
+            log(f"drcd: {len(s)} of {len(q)} training questions also in Simplified Chinese "
+                f"(the rest change length under t2s and are left out)")
+            zh += s
     rng = random.Random(args.seed)
     if args.max_en and args.max_en < len(en):
         en = rng.sample(en, args.max_en)
@@ -211,6 +240,8 @@ def main():
     # Windows are cached: a resumed run skips the (slow, on a loaded machine)
     # featurization. The key holds everything they depend on.
     key = f"feats-{args.max_length}-{args.doc_stride}-{args.keep_neg}-{args.max_en}-{args.max_zh}-{args.seed}.pt"
+    if args.drcd_simplified:
+        key = key.replace(".pt", "-s.pt")
     cache = os.path.join(args.work, key)
     if os.path.exists(cache):
         feats, dropped = torch.load(cache, weights_only=False)
@@ -349,7 +380,7 @@ def main():
         command="nice -n 19 ~/.venvs/askref/bin/python tools/train/train_qa_multi.py " + " ".join(sys.argv[1:]),
         seed=args.seed, hyperparameters={k: getattr(args, k) for k in (
             "max_length", "doc_stride", "epochs", "lr", "weight_decay", "warmup", "batch", "micro_batch",
-            "keep_neg", "max_en", "max_zh", "freeze_emb", "freeze_layers", "deadline", "warmup_steps",
+            "keep_neg", "max_en", "max_zh", "drcd_simplified", "freeze_emb", "freeze_layers", "deadline", "warmup_steps",
             "zh_heldout", "threads")},
         data={"english_questions": len(en), "chinese_questions": len(zh), "unanswerable": n_imp,
               "windows": len(feats), "windows_cls": n_cls, "dropped_answerless_windows": dropped,
