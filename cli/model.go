@@ -61,7 +61,7 @@ func cacheDir(env Env) (string, error) {
 }
 
 // modelFlagHelp is the --model help shared by the commands.
-const modelFlagHelp = "model: \"builtin\" (the default, shipped inside ask), a folder, or a Hub repo id[@revision] such as " + hub.DefaultModel
+const modelFlagHelp = "model: \"builtin\" (the default, shipped inside ask; questions in Chinese, Japanese or Korean go to \"builtin-multilingual\" where ask carries it), \"builtin-multilingual\", a folder, or a Hub repo id[@revision] such as " + hub.DefaultModel
 
 // loadEncoder resolves ref and loads it.
 func loadEncoder(ctx context.Context, env Env, ref string, threads int) (model.Encoder, string, error) {
