@@ -152,7 +152,8 @@ type CollectionAskRequest struct {
 	Passages int     `json:"passages,omitempty"`
 	Mode     string  `json:"mode,omitempty"`
 	Filter   *Filter `json:"filter,omitempty"`
-	// MaxAnswerLen is the longest answer in tokens (default 15).
+	// MaxAnswerLen is the longest answer in tokens (default 15, or 64 for
+	// a question the built-in model reads with its multilingual model).
 	MaxAnswerLen int `json:"max_answer_len,omitempty"`
 }
 

@@ -36,7 +36,9 @@ const (
 type Params struct {
 	// TopK is how many answers to return (≥1; default 1).
 	TopK *int `json:"top_k,omitempty"`
-	// MaxAnswerLen is the longest answer in tokens, inclusive (≥1; default 15).
+	// MaxAnswerLen is the longest answer in tokens, inclusive (≥1; default
+	// 15, or 64 for a question the built-in model reads with its
+	// multilingual model: see reader.CJKMaxAnswerLen).
 	MaxAnswerLen *int `json:"max_answer_len,omitempty"`
 	// HandleImpossibleAnswer adds the empty "no answer" candidate (default false).
 	HandleImpossibleAnswer *bool `json:"handle_impossible_answer,omitempty"`

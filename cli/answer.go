@@ -41,9 +41,9 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 			return usageErrorf(fs, "give --collection or --context/--context-file, not both: a collection is the text to answer from")
 		}
 		if *gf.on {
-			return answerCollectionGenerated(ctx, env, cf, gf, *ref, *question, *qf.topK, *qf.maxAnswerLen, *threads, *asJSON)
+			return answerCollectionGenerated(ctx, env, cf, gf, *ref, *question, *qf.topK, qf.readerMaxAnswerLen(), *threads, *asJSON)
 		}
-		return answerCollection(ctx, env, cf, *ref, *question, *qf.topK, *qf.maxAnswerLen, *threads, *asJSON)
+		return answerCollection(ctx, env, cf, *ref, *question, *qf.topK, qf.readerMaxAnswerLen(), *threads, *asJSON)
 	}
 	if err := missingFlags(fs, flagNeed{"--question", *question == ""},
 		flagNeed{"--context (or --context-file)", *text == "" && *file == ""}); err != nil {
@@ -67,9 +67,7 @@ func runAnswer(ctx context.Context, env Env, args []string) error {
 	defer p.Encoder().Close()
 	par := qf.params(p)
 	if modelRef != *ref {
-		// Routed to the multilingual model: keep token boundaries, as
-		// reader.ScriptRouter does (Chinese has no spaces to align to).
-		par.AlignToWords = false
+		qf.routed(&par)
 	}
 	res, errs := p.Answer(ctx, []qa.Request{{Question: *question, Context: *text, Params: par}})
 	if errs[0] != nil {

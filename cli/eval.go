@@ -78,7 +78,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 			}
 			data = restrict(data, ids)
 		}
-		return evalCollection(ctx, env, cf, *ref, data, metric, *retrievalOnly, *qf.maxAnswerLen, *threads, *workers, *predOut, *asJSON, env.Stdout)
+		return evalCollection(ctx, env, cf, *ref, data, metric, *retrievalOnly, qf.readerMaxAnswerLen(), *threads, *workers, *predOut, *asJSON, env.Stdout)
 	}
 	// The built-in model is two where the binary carries a multilingual
 	// one: the file's first question picks, as the server's router would
@@ -95,7 +95,7 @@ func runEval(ctx context.Context, env Env, args []string) error {
 	}
 	par := qf.params(p)
 	if modelRef != *ref {
-		par.AlignToWords = false // routed to the multilingual model: as reader.ScriptRouter
+		qf.routed(&par)
 	}
 	if v == "2.0" {
 		par.HandleImpossibleAnswer = true

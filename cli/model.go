@@ -14,6 +14,7 @@ import (
 	"github.com/askqa/ask/hub"
 	"github.com/askqa/ask/model"
 	"github.com/askqa/ask/qa"
+	"github.com/askqa/ask/reader"
 	"github.com/askqa/ask/tokenizer"
 )
 
@@ -101,16 +102,17 @@ func loadPipeline(ctx context.Context, env Env, ref string, threads int) (*qa.Pi
 
 // qaFlags are the pipeline parameters shared by answer and eval.
 type qaFlags struct {
-	topK, maxAnswerLen   *int
-	docStride, maxSeqLen *optInt
-	impossible, noAlign  *bool
+	topK                               *int
+	maxAnswerLen, docStride, maxSeqLen *optInt
+	impossible, noAlign                *bool
 }
 
 // optInt is an int flag whose default is computed later (from the model);
 // it prints no "(default …)" of its own and remembers whether it was set.
+// Values below min are refused.
 type optInt struct {
-	v   int
-	set bool
+	v, min int
+	set    bool
 }
 
 func (o *optInt) String() string {
@@ -125,8 +127,11 @@ func (o *optInt) Set(s string) error {
 	if err != nil {
 		return errors.New("not an integer")
 	}
-	if n < 0 {
-		return errors.New("must not be negative")
+	if n < o.min {
+		if o.min == 0 {
+			return errors.New("must not be negative")
+		}
+		return fmt.Errorf("must be at least %d", o.min)
 	}
 	o.v, o.set = n, true
 	return nil
@@ -135,12 +140,14 @@ func (o *optInt) Set(s string) error {
 func addQAFlags(fs *flag.FlagSet) *qaFlags {
 	f := &qaFlags{
 		topK:         fs.Int("top-k", 1, "number of answers"),
-		maxAnswerLen: fs.Int("max-answer-len", 15, "longest answer in tokens"),
+		maxAnswerLen: &optInt{min: 1},
 		docStride:    new(optInt),
 		maxSeqLen:    new(optInt),
 		impossible:   fs.Bool("handle-impossible-answer", false, "allow the empty answer"),
 		noAlign:      fs.Bool("no-align-to-words", false, "do not widen answers to whole words"),
 	}
+	fs.Var(f.maxAnswerLen, "max-answer-len", fmt.Sprintf("longest answer in `tokens` (default 15; %d for a question the "+
+		"built-in model reads with its multilingual model)", reader.CJKMaxAnswerLen))
 	fs.Var(f.docStride, "doc-stride", "overlap of windows in `tokens` (default min(max_seq_len/2, 128))")
 	fs.Var(f.maxSeqLen, "max-seq-len", "window length in `tokens` (default min(model_max_length, 384))")
 	return f
@@ -149,7 +156,9 @@ func addQAFlags(fs *flag.FlagSet) *qaFlags {
 func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
 	par := p.DefaultParams()
 	par.TopK = *f.topK
-	par.MaxAnswerLen = *f.maxAnswerLen
+	if f.maxAnswerLen.set {
+		par.MaxAnswerLen = f.maxAnswerLen.v
+	}
 	if f.maxSeqLen.set {
 		par.MaxSeqLen = f.maxSeqLen.v
 		if !f.docStride.set {
@@ -162,4 +171,24 @@ func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
 	par.HandleImpossibleAnswer = *f.impossible
 	par.AlignToWords = !*f.noAlign
 	return par
+}
+
+// routed changes par the way reader.ScriptRouter does for a question the
+// built-in model reads with its multilingual model: subword spans (Chinese
+// has no spaces to align to) and, unless --max-answer-len was given,
+// reader.CJKMaxAnswerLen.
+func (f *qaFlags) routed(par *qa.Params) {
+	par.AlignToWords = false
+	if !f.maxAnswerLen.set {
+		par.MaxAnswerLen = reader.CJKMaxAnswerLen
+	}
+}
+
+// readerMaxAnswerLen is --max-answer-len for reader.Params: 0 when not
+// given, so the reader (or its router) picks the default.
+func (f *qaFlags) readerMaxAnswerLen() int {
+	if !f.maxAnswerLen.set {
+		return 0
+	}
+	return f.maxAnswerLen.v
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/askqa/ask/reader"
 )
 
 func TestQAFlagsDefaultsComeFromTheModel(t *testing.T) {
@@ -40,10 +42,45 @@ func TestQAFlagsDefaultsComeFromTheModel(t *testing.T) {
 	if err := fs.Parse([]string{"--doc-stride", "-1"}); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("negative stride: error %v", err)
 	}
+	if err := fs.Parse([]string{"--max-answer-len", "0"}); err == nil || !strings.Contains(err.Error(), "at least 1") {
+		t.Errorf("--max-answer-len 0: error %v", err)
+	}
 	var help strings.Builder
 	fs.SetOutput(&help)
 	fs.PrintDefaults()
 	if strings.Contains(help.String(), "(default -1)") || strings.Contains(help.String(), `(default "")`) {
 		t.Errorf("help shows a meaningless default:\n%s", help.String())
+	}
+}
+
+// TestMaxAnswerLen: --max-answer-len is the pipeline's 15 unless given, the
+// router's CJK limit for a question routed to the multilingual model unless
+// given, and 0 (the reader's default) for a reader when not given.
+func TestMaxAnswerLen(t *testing.T) {
+	dir, _ := tinyQAModel(t)
+	p, err := loadPipeline(context.Background(), Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Encoder().Close()
+	for _, c := range []struct {
+		args                         []string
+		direct, routed, readerParams int
+	}{
+		{nil, 15, reader.CJKMaxAnswerLen, 0},
+		{[]string{"--max-answer-len", "30"}, 30, 30, 30},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		f := addQAFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		par := f.params(p)
+		direct := par.MaxAnswerLen
+		f.routed(&par)
+		if direct != c.direct || par.MaxAnswerLen != c.routed || par.AlignToWords || f.readerMaxAnswerLen() != c.readerParams {
+			t.Errorf("%v: max_answer_len %d, routed %d (align_to_words %v), for a reader %d; want %d, %d (false), %d",
+				c.args, direct, par.MaxAnswerLen, par.AlignToWords, f.readerMaxAnswerLen(), c.direct, c.routed, c.readerParams)
+		}
 	}
 }

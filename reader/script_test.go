@@ -54,36 +54,50 @@ func TestScriptRouter(t *testing.T) {
 	}
 }
 
-// spans answers with whether the request asked for subword spans.
+// spans answers with the parameters the router passed it: whether it asked
+// for subword spans, and the answer length limit.
 type spans struct{ id string }
 
 func (s spans) Describe() Info { return Info{ID: s.id, Kind: KindModel} }
 func (s spans) Read(ctx context.Context, req Request) (Response, error) {
 	out := Response{Kind: KindModel, Model: s.id}
 	for range req.Inputs {
-		out.Results = append(out.Results, Result{Answers: []Answer{{Text: fmt.Sprint(req.Params.SubwordSpans)}}})
+		text := fmt.Sprintf("subword=%v max_answer_len=%d", req.Params.SubwordSpans, req.Params.MaxAnswerLen)
+		out.Results = append(out.Results, Result{Answers: []Answer{{Text: text}}})
 	}
 	return out, nil
 }
 
-// TestScriptRouterSubwordSpansForCJK: the CJK reader is asked for subword
-// spans (Chinese has no spaces to align answers to), alone or beside the
-// default reader, which gets the caller's parameters unchanged.
-func TestScriptRouterSubwordSpansForCJK(t *testing.T) {
+// TestScriptRouterCJKParams: the CJK reader is asked for subword spans
+// (Chinese has no spaces to align answers to) and, unless the caller set a
+// limit, CJKMaxAnswerLen, alone or beside the default reader, which gets
+// the caller's parameters unchanged.
+func TestScriptRouterCJKParams(t *testing.T) {
 	r := NewScriptRouter(spans{id: "en"}, spans{id: "multi"})
-	for _, qs := range [][]string{{"谁？"}, {"Who?", "谁？"}} {
-		req := Request{}
-		for _, q := range qs {
-			req.Inputs = append(req.Inputs, Input{Question: q, Passage: "p"})
-		}
-		resp, err := r.Read(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, res := range resp.Results {
-			want := fmt.Sprint(res.Model == "multi")
-			if res.Answers[0].Text != want {
-				t.Errorf("%q: %s read %q with SubwordSpans %s, want %s", qs, res.Model, qs[i], res.Answers[0].Text, want)
+	for _, c := range []struct {
+		maxAnswerLen int // the caller's
+		en, multi    string
+	}{
+		{0, "subword=false max_answer_len=0", fmt.Sprintf("subword=true max_answer_len=%d", CJKMaxAnswerLen)},
+		{7, "subword=false max_answer_len=7", "subword=true max_answer_len=7"},
+	} {
+		for _, qs := range [][]string{{"谁？"}, {"Who?", "谁？"}} {
+			req := Request{Params: Params{MaxAnswerLen: c.maxAnswerLen}}
+			for _, q := range qs {
+				req.Inputs = append(req.Inputs, Input{Question: q, Passage: "p"})
+			}
+			resp, err := r.Read(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, res := range resp.Results {
+				want := c.en
+				if res.Model == "multi" {
+					want = c.multi
+				}
+				if res.Answers[0].Text != want {
+					t.Errorf("max_answer_len %d, %q: %s read %q with %s, want %s", c.maxAnswerLen, qs, res.Model, qs[i], res.Answers[0].Text, want)
+				}
 			}
 		}
 	}

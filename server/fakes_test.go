@@ -16,7 +16,10 @@ type answerFunc func(ctx context.Context, req api.AnswerRequest) (api.AnswerResp
 
 func readEach(ctx context.Context, req reader.Request, fn answerFunc) (reader.Response, error) {
 	p := req.Params
-	params := api.Params{TopK: &p.TopK, MaxAnswerLen: &p.MaxAnswerLen, HandleImpossibleAnswer: &p.HandleImpossibleAnswer, DocStride: p.DocStride}
+	params := api.Params{TopK: &p.TopK, HandleImpossibleAnswer: &p.HandleImpossibleAnswer, DocStride: p.DocStride}
+	if p.MaxAnswerLen != 0 { // 0: the reader's default, as qamodel reads it
+		params.MaxAnswerLen = &p.MaxAnswerLen
+	}
 	align := !p.SubwordSpans
 	params.AlignToWords = &align
 	if p.MaxSeqLen != 0 {

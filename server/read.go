@@ -35,7 +35,7 @@ func modelInfo(in reader.Info) api.ModelInfo {
 func readerParams(p api.Params) reader.Params {
 	out := reader.Params{
 		TopK:                   p.TopKValue(),
-		MaxAnswerLen:           p.MaxAnswerLenValue(),
+		MaxAnswerLen:           intOrZero(p.MaxAnswerLen), // unset: the reader's default (see reader.CJKMaxAnswerLen)
 		HandleImpossibleAnswer: p.HandleImpossibleAnswerValue(),
 		SubwordSpans:           !p.AlignToWordsValue(),
 		DocStride:              p.DocStride,
@@ -44,6 +44,14 @@ func readerParams(p api.Params) reader.Params {
 		out.MaxSeqLen = *p.MaxSeqLen
 	}
 	return out
+}
+
+// intOrZero is *p, or 0 (a reader.Params default) when p is nil.
+func intOrZero(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // readResult is one input's answer in the API's shape, and the timings of

@@ -934,3 +934,35 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestAskCJKAnswerLength: behind the built-in model's script router, a
+// Chinese question read without max_answer_len gets the router's CJK limit,
+// an English one the pipeline's default, and a limit the caller sets
+// reaches both readers unchanged.
+func TestAskCJKAnswerLength(t *testing.T) {
+	limitReader := func(id string) *fakeReader {
+		return &fakeReader{
+			info: api.ModelInfo{ID: id, Reader: api.ReaderModel},
+			fn: func(ctx context.Context, req api.AnswerRequest) (api.AnswerResponse, error) {
+				got := fmt.Sprint(req.Params.MaxAnswerLenValue())
+				return api.AnswerResponse{Answers: []api.Span{{Answer: got, Score: 1}}, Windows: 1}, nil
+			},
+		}
+	}
+	ts := start(t, Options{Reader: reader.NewScriptRouter(limitReader("en"), limitReader("multi"))})
+	for _, c := range []struct{ body, want string }{
+		{`{"question":"什么是人工智能？","context":"人工智能是一种技术。"}`, fmt.Sprint(reader.CJKMaxAnswerLen)},
+		{`{"question":"What is AI?","context":"AI is a technology."}`, "15"},
+		{`{"question":"什么是人工智能？","context":"人工智能是一种技术。","max_answer_len":5}`, "5"},
+		{`{"question":"What is AI?","context":"AI is a technology.","max_answer_len":5}`, "5"},
+	} {
+		r := do(t, "POST", ts.URL+"/api/ask", c.body)
+		var got struct{ Answer string } // top_k 1: the answer itself
+		if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
+			t.Fatalf("%s: %d %s", c.body, r.status, r.body)
+		}
+		if got.Answer != c.want {
+			t.Errorf("%s: read with max_answer_len %s, want %s", c.body, got.Answer, c.want)
+		}
+	}
+}

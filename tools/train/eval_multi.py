@@ -18,7 +18,9 @@ transformers' question-answering pipeline (the independent reference).
   lists, EM on the punctuation-stripped strings; best over the answers.
 
 Pipeline settings are its defaults (max_seq_len 384, doc_stride 128,
-max_answer_len 15), as `ask eval` uses.
+max_answer_len 15), as `ask eval --model builtin-multilingual` uses;
+--zh-max-answer-len 64 reads the Chinese files as ask's router does (its
+reader.CJKMaxAnswerLen; `ask eval` without --model).
 """
 
 import argparse
@@ -206,6 +208,9 @@ def main():
                     help="align_to_words for the Chinese files (default off: with a Metaspace tokenizer a "
                          "'word' is a whole run of text without spaces, i.e. a Chinese sentence or more, so "
                          "the pipeline's default widens every answer to it)")
+    ap.add_argument("--zh-max-answer-len", type=int, default=15,
+                    help="max_answer_len for the Chinese files (default the pipeline's 15; ask's router reads "
+                         "Chinese with 64, reader.CJKMaxAnswerLen)")
     args = ap.parse_args()
     import torch
     import transformers
@@ -224,7 +229,7 @@ def main():
         rows = rows_of(d, args.limit)
         imp = name == "v2.0"
         zh = name in ("cmrc", "drcd")
-        extra = {"align_to_words": bool(args.zh_align_to_words)} if zh else {}
+        extra = {"align_to_words": bool(args.zh_align_to_words), "max_answer_len": args.zh_max_answer_len} if zh else {}
         out, secs = run(qa, rows, imp, log, name, extra=extra)
         preds = {k: v[0] for k, v in out.items()}
         if name in ("cmrc", "drcd"):
@@ -233,6 +238,7 @@ def main():
             m = summarize(em, f1, None)
             m["metric"] = "CMRC 2018 (mixed segmentation, punctuation stripped)"
             m["align_to_words"] = bool(args.zh_align_to_words)
+            m["max_answer_len"] = args.zh_max_answer_len
         else:
             ex, f1, has = squad_scores(rows, preds)
             m = summarize(ex, f1, has if imp else None)

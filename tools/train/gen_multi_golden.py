@@ -10,7 +10,9 @@ that tools/train/export_multi.py --int8 --deq writes (transformers cannot
 read the int8 file itself; ask runs it with --quantize none in float32 on
 the same numbers). Questions: the issue's Chinese example, then the first 25
 questions of each held-out file (tools/train/heldout-{v1.1,cmrc,drcd}.json)
-with the pipeline's defaults, and 15 of heldout-v2.0.json with
+with the pipeline's defaults, the example and the 25 CMRC questions again with
+the parameters ask's router reads Chinese with (align_to_words=False,
+max_answer_len=64: reader.CJKMaxAnswerLen), and 15 of heldout-v2.0.json with
 handle_impossible_answer. Writes qa/testdata/multilingual/golden.jsonl.gz
 (gzip mtime 0) in gen_qa_goldens.py's line format with question, context and
 params on every line.
@@ -74,6 +76,9 @@ def main():
     cases = [("issue-example", ZH_Q, ZH_C, {})]
     for name in ("v1.1", "cmrc", "drcd"):
         cases += [(i, q, c, {}) for i, q, c in questions(name, 25)]
+    routed = {"align_to_words": False, "max_answer_len": 64}
+    cases += [("issue-example-routed", ZH_Q, ZH_C, routed)]
+    cases += [(i + "-routed", q, c, routed) for i, q, c in questions("cmrc", 25)]
     with open(os.path.join(HERE, "heldout-v2.0.json"), encoding="utf-8") as f:
         v2 = json.load(f)
     imp = [(q["id"], q["question"], p["context"]) for a in v2["data"] for p in a["paragraphs"] for q in p["qas"]

@@ -75,6 +75,9 @@ def parse_args(argv=None):
     p.add_argument("--drcd-simplified", type=int, default=0,
                    help="also train on DRCD's training questions converted to Simplified Chinese "
                         "(OpenCC t2s, PyPI opencc-python-reimplemented); CMRC is Simplified, DRCD Traditional")
+    p.add_argument("--cmrc-repeat", type=int, default=1,
+                   help="use CMRC's training questions N times: the only Simplified Chinese set, whose answers are "
+                        "clauses, against DRCD's Traditional ones of a few words")
     p.add_argument("--freeze-emb", type=int, default=1)
     p.add_argument("--freeze-layers", type=int, default=8,
                    help="also freeze the bottom N encoder layers (no backward through them)")
@@ -167,6 +170,9 @@ def data(args, log):
         q = questions(tr, "zh")
         log(f"{name}: {len(tr)} articles / {len(q)} questions for training, {len(ho)} articles held out "
             f"({sum(len(x['qas']) for a in ho for x in a['paragraphs'])} questions) -> {path}")
+        if name == "cmrc" and args.cmrc_repeat > 1:
+            q = q * args.cmrc_repeat
+            log(f"cmrc: training questions used {args.cmrc_repeat} times ({len(q)})")
         zh += q
         if name == "drcd" and args.drcd_simplified:
             s = simplified(q)
@@ -239,9 +245,8 @@ def main():
     t0 = time.time()
     # Windows are cached: a resumed run skips the (slow, on a loaded machine)
     # featurization. The key holds everything they depend on.
-    key = f"feats-{args.max_length}-{args.doc_stride}-{args.keep_neg}-{args.max_en}-{args.max_zh}-{args.seed}.pt"
-    if args.drcd_simplified:
-        key = key.replace(".pt", "-s.pt")
+    key = (f"feats-{args.max_length}-{args.doc_stride}-{args.keep_neg}-{args.max_en}-{args.max_zh}-"
+           f"{args.cmrc_repeat}-{args.drcd_simplified}-{args.seed}.pt")
     cache = os.path.join(args.work, key)
     if os.path.exists(cache):
         feats, dropped = torch.load(cache, weights_only=False)
@@ -380,7 +385,7 @@ def main():
         command="nice -n 19 ~/.venvs/askref/bin/python tools/train/train_qa_multi.py " + " ".join(sys.argv[1:]),
         seed=args.seed, hyperparameters={k: getattr(args, k) for k in (
             "max_length", "doc_stride", "epochs", "lr", "weight_decay", "warmup", "batch", "micro_batch",
-            "keep_neg", "max_en", "max_zh", "drcd_simplified", "freeze_emb", "freeze_layers", "deadline", "warmup_steps",
+            "keep_neg", "max_en", "max_zh", "cmrc_repeat", "drcd_simplified", "freeze_emb", "freeze_layers", "deadline", "warmup_steps",
             "zh_heldout", "threads")},
         data={"english_questions": len(en), "chinese_questions": len(zh), "unanswerable": n_imp,
               "windows": len(feats), "windows_cls": n_cls, "dropped_answerless_windows": dropped,
