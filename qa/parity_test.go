@@ -43,7 +43,7 @@ type goldenLine struct {
 	Raw2 map[string]any `json:"-"`
 }
 
-func readGolden(t *testing.T, path string) []goldenLine {
+func readGolden(t testing.TB, path string) []goldenLine {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -167,7 +167,7 @@ func writeIndex(t *testing.T, dst, encoder string) {
 	}
 }
 
-func loadPipeline(t *testing.T, dir string) *qa.Pipeline {
+func loadPipeline(t testing.TB, dir string) *qa.Pipeline {
 	t.Helper()
 	enc, err := engine.Load(dir, engine.Options{})
 	if err != nil {
