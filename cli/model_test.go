@@ -7,16 +7,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/askqa/ask/qa"
 	"github.com/askqa/ask/reader"
 )
 
-func TestQAFlagsDefaultsComeFromTheModel(t *testing.T) {
-	dir, _ := tinyQAModel(t) // model_max_length 64
+// tinyPipeline loads the tiny test QA model (model_max_length 64) as the
+// CLI does; it is closed when the test ends.
+func tinyPipeline(t *testing.T) *qa.Pipeline {
+	t.Helper()
+	dir, _ := tinyQAModel(t)
 	p, err := loadPipeline(context.Background(), Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, dir, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Encoder().Close()
+	t.Cleanup(func() { p.Encoder().Close() })
+	return p
+}
+
+func TestQAFlagsDefaultsComeFromTheModel(t *testing.T) {
+	p := tinyPipeline(t) // model_max_length 64
 	for _, c := range []struct {
 		args              []string
 		seq, stride, topK int
@@ -57,12 +66,7 @@ func TestQAFlagsDefaultsComeFromTheModel(t *testing.T) {
 // router's CJK limit for a question routed to the multilingual model unless
 // given, and 0 (the reader's default) for a reader when not given.
 func TestMaxAnswerLen(t *testing.T) {
-	dir, _ := tinyQAModel(t)
-	p, err := loadPipeline(context.Background(), Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, dir, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Encoder().Close()
+	p := tinyPipeline(t)
 	for _, c := range []struct {
 		args                         []string
 		direct, routed, readerParams int
