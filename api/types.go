@@ -52,6 +52,9 @@ type Params struct {
 	// truncates the question, so it has no effect.
 	MaxQuestionLen *int `json:"max_question_len,omitempty"`
 	// AlignToWords snaps answer boundaries to whole words (default true).
+	// A question the built-in model reads with its multilingual model is
+	// read with subword spans whatever it says, and without spans that
+	// only repeat words of the question (see reader.ScriptRouter).
 	AlignToWords *bool `json:"align_to_words,omitempty"`
 }
 

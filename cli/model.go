@@ -175,10 +175,12 @@ func (f *qaFlags) params(p *qa.Pipeline) qa.Params {
 
 // routed changes par the way reader.ScriptRouter does for a question the
 // built-in model reads with its multilingual model: subword spans (Chinese
-// has no spaces to align to) and, unless --max-answer-len was given,
+// has no spaces to align to), no answers the question already holds
+// (qa.Params.SkipEchoes) and, unless --max-answer-len was given,
 // reader.CJKMaxAnswerLen.
 func (f *qaFlags) routed(par *qa.Params) {
 	par.AlignToWords = false
+	par.SkipEchoes = true
 	if !f.maxAnswerLen.set {
 		par.MaxAnswerLen = reader.CJKMaxAnswerLen
 	}

@@ -80,11 +80,11 @@ func TestMaxAnswerLen(t *testing.T) {
 			t.Fatal(err)
 		}
 		par := f.params(p)
-		direct := par.MaxAnswerLen
+		direct, directSkip := par.MaxAnswerLen, par.SkipEchoes
 		f.routed(&par)
-		if direct != c.direct || par.MaxAnswerLen != c.routed || par.AlignToWords || f.readerMaxAnswerLen() != c.readerParams {
-			t.Errorf("%v: max_answer_len %d, routed %d (align_to_words %v), for a reader %d; want %d, %d (false), %d",
-				c.args, direct, par.MaxAnswerLen, par.AlignToWords, f.readerMaxAnswerLen(), c.direct, c.routed, c.readerParams)
+		if direct != c.direct || directSkip || par.MaxAnswerLen != c.routed || par.AlignToWords || !par.SkipEchoes || f.readerMaxAnswerLen() != c.readerParams {
+			t.Errorf("%v: max_answer_len %d (skip_echoes %v), routed %d (align_to_words %v, skip_echoes %v), for a reader %d; want %d (false), %d (false, true), %d",
+				c.args, direct, directSkip, par.MaxAnswerLen, par.AlignToWords, par.SkipEchoes, f.readerMaxAnswerLen(), c.direct, c.routed, c.readerParams)
 		}
 	}
 }

@@ -143,6 +143,11 @@ func TestServeDefaultsToBuiltinModel(t *testing.T) {
 		if res.Model != builtin.MultilingualName || res.Warning != "" {
 			t.Errorf("Chinese example: model %q, warning %q; want %s, no warning", res.Model, res.Warning, builtin.MultilingualName)
 		}
+		// Routed, the model skips spans the question holds: not 人工智能
+		// (its best span, read back from the question), but what it is.
+		if a := res.Answers[0].Answer; strings.Contains(q, a) || !strings.HasPrefix(a, "人工智能是") {
+			t.Errorf("Chinese example: answer %q; want the definition, not words of the question", a)
+		}
 	} else if res.Model != "builtin" || !strings.Contains(res.Warning, "does not cover Chinese") {
 		t.Errorf("Chinese example: model %q, warning %q; want builtin with a warning", res.Model, res.Warning)
 	}

@@ -5,6 +5,8 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+	"strings"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
@@ -27,11 +29,11 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 	nullScore := 1000000.0
 	lower := cases.Lower(language.Und)
 	runes := []rune(prep.Req.Context)
+	var question string // echoKey of the question, for SkipEchoes
+	if par.SkipEchoes {
+		question = echoKey(prep.Req.Question)
+	}
 	for _, w := range prep.Windows {
-		cands, null := p.selectSpans(w, k, par.MaxAnswerLen)
-		if par.HandleImpossibleAnswer {
-			nullScore = math.Min(nullScore, null)
-		}
 		offset := 0
 		if !p.questionFirst {
 			// Python subtracts the number of pad ids in the window.
@@ -40,6 +42,17 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 					offset++
 				}
 			}
+		}
+		var skip func(s, e int) bool
+		if par.SkipEchoes {
+			skip = func(s, e int) bool {
+				start, end := p.charSpan(w, s-offset, e-offset, par.AlignToWords)
+				return start >= 0 && start < end && end <= len(runes) && isEcho(question, string(runes[start:end]))
+			}
+		}
+		cands, null := p.selectSpans(w, k, par.MaxAnswerLen, skip)
+		if par.HandleImpossibleAnswer {
+			nullScore = math.Min(nullScore, null)
 		}
 		for _, c := range cands {
 			s, e := c.s-offset, c.e-offset
@@ -120,7 +133,10 @@ type span struct {
 // logit rows, then the k best (start, end) pairs with start ≤ end <
 // start+maxLen, filtered to allowed tokens. It also returns the null score
 // p_start[0]·p_end[0].
-func (p *Pipeline) selectSpans(w *Window, k, maxLen int) ([]span, float64) {
+//
+// A pair for which skip (if not nil) returns true scores zero, as if its
+// cell of the score matrix were cleared before ranking (Params.SkipEchoes).
+func (p *Pipeline) selectSpans(w *Window, k, maxLen int, skip func(s, e int) bool) ([]span, float64) {
 	n := w.Len()
 	enc := w.Enc
 	allowed := make([]bool, n)
@@ -149,9 +165,13 @@ func (p *Pipeline) selectSpans(w *Window, k, maxLen int) ([]span, float64) {
 				continue
 			}
 			c := span{s, e, sc}
+			// skip is tried only on pairs that would enter the top k,
+			// which are few: it builds the span's text.
 			if h.Len() < k {
-				heap.Push(h, c)
-			} else if better(c, (*h)[0], n) {
+				if skip == nil || !skip(s, e) {
+					heap.Push(h, c)
+				}
+			} else if better(c, (*h)[0], n) && (skip == nil || !skip(s, e)) {
 				(*h)[0] = c
 				heap.Fix(h, 0)
 			}
@@ -174,7 +194,7 @@ func (p *Pipeline) selectSpans(w *Window, k, maxLen int) ([]span, float64) {
 		for f := 0; f < n*n && len(best) < k; f++ {
 			s, e := f/n, f%n
 			inBand := e >= s && e < s+maxLen
-			if taken[[2]int{s, e}] || (inBand && ps[s]*pe[e] > 0) {
+			if taken[[2]int{s, e}] || (inBand && ps[s]*pe[e] > 0 && (skip == nil || !skip(s, e))) {
 				continue
 			}
 			best = append(best, span{s, e, 0})
@@ -189,6 +209,28 @@ func (p *Pipeline) selectSpans(w *Window, k, maxLen int) ([]span, float64) {
 		}
 	}
 	return out, null
+}
+
+// isEcho reports whether the question already holds the answer: whether
+// the answer's letters and digits, lower-cased, with the spaces,
+// punctuation and symbols between them dropped, appear in a row in the
+// question's, treated the same way. An answer with no letter or digit is
+// not an echo. question is echoKey of the question, computed once.
+func isEcho(question, answer string) bool {
+	a := echoKey(answer)
+	return a != "" && strings.Contains(question, a)
+}
+
+// echoKey is s's letters, marks and digits, lower-cased (Unicode simple
+// case mapping), in order.
+func echoKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 // better orders spans by score, then by flat index s·n+e (numpy's argmax

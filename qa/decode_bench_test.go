@@ -11,7 +11,9 @@ import (
 
 // BenchmarkDecode times turning one window's logits into answers, with the
 // pipeline's max_answer_len and with the longer limit the script router
-// reads Chinese with (reader.CJKMaxAnswerLen): the span search is
+// reads Chinese with (reader.CJKMaxAnswerLen), and with SkipEchoes, which
+// the router adds (it builds the text of each span that would enter the
+// top k, to compare with the question): the span search is
 // O(window × limit), next to a forward pass that takes tens of
 // milliseconds. The window is the longest held-out CMRC 2018 context in
 // the multilingual golden file, read by the built-in multilingual model.
@@ -24,16 +26,19 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := loadPipeline(b, dir)
-	var q, c string
+	var q, ctxt string
 	for _, g := range readGolden(b, "testdata/multilingual/golden.jsonl.gz") {
-		if len(g.Context) > len(c) && g.Params["align_to_words"] == false {
-			q, c = g.Question, g.Context
+		if len(g.Context) > len(ctxt) && g.Params["align_to_words"] == false {
+			q, ctxt = g.Question, g.Context
 		}
 	}
-	for _, maxLen := range []int{15, 64} {
+	for _, c := range []struct {
+		maxLen int
+		skip   bool
+	}{{15, false}, {64, false}, {64, true}} {
 		par := p.DefaultParams()
-		par.AlignToWords, par.MaxAnswerLen = false, maxLen
-		prep, err := p.Prepare(qa.Request{Question: q, Context: c, Params: par})
+		par.AlignToWords, par.MaxAnswerLen, par.SkipEchoes = false, c.maxLen, c.skip
+		prep, err := p.Prepare(qa.Request{Question: q, Context: ctxt, Params: par})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,7 +46,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 		prep.Windows = prep.Windows[:1]
-		b.Run(fmt.Sprintf("max_answer_len=%d/tokens=%d", maxLen, prep.Windows[0].Len()), func(b *testing.B) {
+		b.Run(fmt.Sprintf("max_answer_len=%d/skip_echoes=%v/tokens=%d", c.maxLen, c.skip, prep.Windows[0].Len()), func(b *testing.B) {
 			for b.Loop() {
 				p.Decode(prep)
 			}

@@ -388,6 +388,9 @@ func paramsFromGolden(p *qa.Pipeline, m map[string]any) qa.Params {
 	if v, ok := m["align_to_words"].(bool); ok {
 		par.AlignToWords = v
 	}
+	if v, ok := m["skip_echoes"].(bool); ok {
+		par.SkipEchoes = v
+	}
 	return par
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/askqa/ask/tokenizer"
 )
 
-// Params are the pipeline's parameters, named as in Python.
+// Params are the pipeline's parameters, named as in Python, and one of
+// ours (SkipEchoes), which Python does not have.
 type Params struct {
 	TopK                   int
 	DocStride              int
@@ -22,6 +23,14 @@ type Params struct {
 	MaxSeqLen              int
 	HandleImpossibleAnswer bool
 	AlignToWords           bool
+	// SkipEchoes leaves out of each window's candidates the spans whose
+	// text the question already holds, ignoring case, spaces and
+	// punctuation: a model that answers 什么是人工智能？ ("what is AI?")
+	// with 人工智能 ("AI") has read the question's subject back, not an
+	// answer. The next-best spans take their place, scored as before (a
+	// passage made only of the question's words gets the empty answer,
+	// score 0). Off, the pipeline is Python's exactly.
+	SkipEchoes bool
 }
 
 // ErrInvalid marks a request the pipeline rejects where Python raises

@@ -71,6 +71,10 @@ type Params struct {
 	// SubwordSpans keeps answer boundaries where the tokens fall instead of
 	// snapping them to whole words (the pipeline's align_to_words=false).
 	SubwordSpans bool
+	// SkipEchoes passes over answers that the question already holds
+	// (ignoring case, spaces and punctuation), taking the next-best spans
+	// instead (see qa.Params.SkipEchoes). Not in Hugging Face's pipeline.
+	SkipEchoes bool
 	// MaxSeqLen is the window length in tokens, question and special tokens
 	// included (0: min(the tokenizer's model_max_length, 384)).
 	MaxSeqLen int

@@ -34,7 +34,9 @@ func HasCJK(s string) bool {
 // Questions routed to CJK are read with SubwordSpans: Chinese and Japanese
 // text has no spaces, so aligning an answer to whole words (split at
 // whitespace, the pipeline's align_to_words) would widen it to its whole
-// clause. Where the caller sets no MaxAnswerLen they are read with
+// clause. They are read with SkipEchoes: the multilingual model often
+// answers "什么是X？" ("what is X?") with X itself, read back from the
+// question. Where the caller sets no MaxAnswerLen they are read with
 // CJKMaxAnswerLen. A caller that wants the pipeline's behaviour exactly
 // names the multilingual model itself instead of going through the router.
 //
@@ -192,10 +194,12 @@ func remapInput(err error, idx []int) error {
 // candidates, which the model still has to score highest.
 const CJKMaxAnswerLen = 64
 
-// cjkRequest is req as the CJK reader gets it: with SubwordSpans, and
-// CJKMaxAnswerLen unless the caller set a limit (see ScriptRouter).
+// cjkRequest is req as the CJK reader gets it: with SubwordSpans and
+// SkipEchoes, and CJKMaxAnswerLen unless the caller set a limit (see
+// ScriptRouter).
 func cjkRequest(req Request) Request {
 	req.Params.SubwordSpans = true
+	req.Params.SkipEchoes = true
 	if req.Params.MaxAnswerLen == 0 {
 		req.Params.MaxAnswerLen = CJKMaxAnswerLen
 	}

@@ -62,24 +62,24 @@ func (s spans) Describe() Info { return Info{ID: s.id, Kind: KindModel} }
 func (s spans) Read(ctx context.Context, req Request) (Response, error) {
 	out := Response{Kind: KindModel, Model: s.id}
 	for range req.Inputs {
-		text := fmt.Sprintf("subword=%v max_answer_len=%d", req.Params.SubwordSpans, req.Params.MaxAnswerLen)
+		text := fmt.Sprintf("subword=%v skip_echoes=%v max_answer_len=%d", req.Params.SubwordSpans, req.Params.SkipEchoes, req.Params.MaxAnswerLen)
 		out.Results = append(out.Results, Result{Answers: []Answer{{Text: text}}})
 	}
 	return out, nil
 }
 
 // TestScriptRouterCJKParams: the CJK reader is asked for subword spans
-// (Chinese has no spaces to align answers to) and, unless the caller set a
-// limit, CJKMaxAnswerLen, alone or beside the default reader, which gets
-// the caller's parameters unchanged.
+// (Chinese has no spaces to align answers to), no echoes of the question
+// and, unless the caller set a limit, CJKMaxAnswerLen, alone or beside the
+// default reader, which gets the caller's parameters unchanged.
 func TestScriptRouterCJKParams(t *testing.T) {
 	r := NewScriptRouter(spans{id: "en"}, spans{id: "multi"})
 	for _, c := range []struct {
 		maxAnswerLen int // the caller's
 		en, multi    string
 	}{
-		{0, "subword=false max_answer_len=0", fmt.Sprintf("subword=true max_answer_len=%d", CJKMaxAnswerLen)},
-		{7, "subword=false max_answer_len=7", "subword=true max_answer_len=7"},
+		{0, "subword=false skip_echoes=false max_answer_len=0", fmt.Sprintf("subword=true skip_echoes=true max_answer_len=%d", CJKMaxAnswerLen)},
+		{7, "subword=false skip_echoes=false max_answer_len=7", "subword=true skip_echoes=true max_answer_len=7"},
 	} {
 		for _, qs := range [][]string{{"谁？"}, {"Who?", "谁？"}} {
 			req := Request{Params: Params{MaxAnswerLen: c.maxAnswerLen}}

@@ -45,6 +45,7 @@ func (r *Reader) params(in reader.Params) qa.Params {
 	par.MaxAnswerLen = in.MaxAnswerLenValue()
 	par.HandleImpossibleAnswer = in.HandleImpossibleAnswer
 	par.AlignToWords = !in.SubwordSpans
+	par.SkipEchoes = in.SkipEchoes
 	if in.MaxSeqLen != 0 {
 		par.MaxSeqLen = in.MaxSeqLen
 		par.DocStride = min(par.MaxSeqLen/2, 128)

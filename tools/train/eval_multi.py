@@ -19,8 +19,11 @@ transformers' question-answering pipeline (the independent reference).
 
 Pipeline settings are its defaults (max_seq_len 384, doc_stride 128,
 max_answer_len 15), as `ask eval --model builtin-multilingual` uses;
---zh-max-answer-len 64 reads the Chinese files as ask's router does (its
-reader.CJKMaxAnswerLen; `ask eval` without --model).
+--zh-max-answer-len 64 --zh-skip-echoes reads the Chinese files as ask's
+router does (its reader.CJKMaxAnswerLen, and qa.Params.SkipEchoes through
+gen_multi_golden.py's reference; `ask eval` without --model). MODEL_DIR
+"shipped" assembles and dequantises builtin/multilingual as
+gen_multi_golden.py does.
 """
 
 import argparse
@@ -28,7 +31,9 @@ import collections
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -211,7 +216,24 @@ def main():
     ap.add_argument("--zh-max-answer-len", type=int, default=15,
                     help="max_answer_len for the Chinese files (default the pipeline's 15; ask's router reads "
                          "Chinese with 64, reader.CJKMaxAnswerLen)")
+    ap.add_argument("--zh-skip-echoes", action="store_true",
+                    help="for the Chinese files, skip spans the question holds, as ask's router does "
+                         "(gen_multi_golden.py's reference of qa.Params.SkipEchoes)")
     args = ap.parse_args()
+    import gen_multi_golden
+    if args.model == "shipped":
+        tmp = tempfile.mkdtemp()
+        try:
+            args.model = gen_multi_golden.assemble_shipped(tmp)
+            evaluate(args)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        evaluate(args)
+
+
+def evaluate(args):
+    import gen_multi_golden
     import torch
     import transformers
     transformers.utils.logging.set_verbosity_error()
@@ -222,7 +244,8 @@ def main():
     def log(*a):
         print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
-    qa = pipeline("question-answering", model=args.model, tokenizer=args.model, dtype=torch.float32, device=-1)
+    qa = gen_multi_golden.skip_echoes(
+        pipeline("question-answering", model=args.model, tokenizer=args.model, dtype=torch.float32, device=-1))
     res = collections.OrderedDict(model=args.model, limit=args.limit)
     for name in args.files.split(","):
         d = load(os.path.join(HERE, f"heldout-{name}.json"))
@@ -230,6 +253,8 @@ def main():
         imp = name == "v2.0"
         zh = name in ("cmrc", "drcd")
         extra = {"align_to_words": bool(args.zh_align_to_words), "max_answer_len": args.zh_max_answer_len} if zh else {}
+        if zh and args.zh_skip_echoes:
+            extra["skip_echoes"] = True
         out, secs = run(qa, rows, imp, log, name, extra=extra)
         preds = {k: v[0] for k, v in out.items()}
         if name in ("cmrc", "drcd"):
@@ -239,6 +264,7 @@ def main():
             m["metric"] = "CMRC 2018 (mixed segmentation, punctuation stripped)"
             m["align_to_words"] = bool(args.zh_align_to_words)
             m["max_answer_len"] = args.zh_max_answer_len
+            m["skip_echoes"] = args.zh_skip_echoes
         else:
             ex, f1, has = squad_scores(rows, preds)
             m = summarize(ex, f1, has if imp else None)
