@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
@@ -29,9 +30,9 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 	nullScore := 1000000.0
 	lower := cases.Lower(language.Und)
 	runes := []rune(prep.Req.Context)
-	var question string // echoKey of the question, for SkipEchoes
+	var echo *echoes
 	if par.SkipEchoes {
-		question = echoKey(prep.Req.Question)
+		echo = newEchoes(prep.Req.Question, runes)
 	}
 	for _, w := range prep.Windows {
 		offset := 0
@@ -47,7 +48,7 @@ func (p *Pipeline) Decode(prep *Prepared) Result {
 		if par.SkipEchoes {
 			skip = func(s, e int) bool {
 				start, end := p.charSpan(w, s-offset, e-offset, par.AlignToWords)
-				return start >= 0 && start < end && end <= len(runes) && isEcho(question, string(runes[start:end]))
+				return echo.holds(start, end)
 			}
 		}
 		cands, null := p.selectSpans(w, k, par.MaxAnswerLen, skip)
@@ -166,7 +167,7 @@ func (p *Pipeline) selectSpans(w *Window, k, maxLen int, skip func(s, e int) boo
 			}
 			c := span{s, e, sc}
 			// skip is tried only on pairs that would enter the top k,
-			// which are few: it builds the span's text.
+			// which are few.
 			if h.Len() < k {
 				if skip == nil || !skip(s, e) {
 					heap.Push(h, c)
@@ -211,14 +212,43 @@ func (p *Pipeline) selectSpans(w *Window, k, maxLen int, skip func(s, e int) boo
 	return out, null
 }
 
-// isEcho reports whether the question already holds the answer: whether
-// the answer's letters and digits, lower-cased, with the spaces,
-// punctuation and symbols between them dropped, appear in a row in the
-// question's, treated the same way. An answer with no letter or digit is
-// not an echo. question is echoKey of the question, computed once.
-func isEcho(question, answer string) bool {
-	a := echoKey(answer)
-	return a != "" && strings.Contains(question, a)
+// echoes tells which spans of a context the question already holds
+// (Params.SkipEchoes): a span is an echo when its letters, marks and
+// digits, lower-cased, with the spaces, punctuation and symbols between
+// them dropped, appear in a row in the question's, treated the same way. A
+// span with no letter or digit is not an echo.
+//
+// The context's key is built once per request, so that a span's key is a
+// substring of it: the span search asks about many long spans.
+type echoes struct {
+	question string // echoKey of the question
+	context  string // echoKey of the context
+	// off[i] is the byte offset in context of the key of the context's
+	// i-th code point onwards; len(off) is the context's length + 1.
+	off []int
+}
+
+func newEchoes(question string, context []rune) *echoes {
+	var b strings.Builder
+	off := make([]int, len(context)+1)
+	for i, r := range context {
+		off[i] = b.Len()
+		if keyRune(r) {
+			b.WriteRune(keyLower(r))
+		}
+	}
+	off[len(context)] = b.Len()
+	return &echoes{question: echoKey(question), context: b.String(), off: off}
+}
+
+// holds reports whether the span of code points [start, end) of the
+// context is an echo of the question.
+func (x *echoes) holds(start, end int) bool {
+	if start < 0 || start >= end || end >= len(x.off) {
+		return false
+	}
+	a := x.context[x.off[start]:x.off[end]]
+	return a != "" && strings.Contains(x.question, a)
 }
 
 // echoKey is s's letters, marks and digits, lower-cased (Unicode simple
@@ -226,11 +256,38 @@ func isEcho(question, answer string) bool {
 func echoKey(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) {
-			b.WriteRune(unicode.ToLower(r))
+		if keyRune(r) {
+			b.WriteRune(keyLower(r))
 		}
 	}
 	return b.String()
+}
+
+// keyRune reports whether r is a letter, mark or digit, answering ASCII
+// and the main block of Chinese characters (all letters) without the
+// Unicode tables: the key of a long context is built per request.
+func keyRune(r rune) bool {
+	switch {
+	case r < utf8.RuneSelf:
+		return 'a' <= r|0x20 && r|0x20 <= 'z' || '0' <= r && r <= '9'
+	case 0x4E00 <= r && r <= 0x9FFF: // CJK Unified Ideographs
+		return true
+	}
+	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r)
+}
+
+// keyLower is unicode.ToLower for a rune keyRune accepts.
+func keyLower(r rune) rune {
+	switch {
+	case r < utf8.RuneSelf:
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	case 0x4E00 <= r && r <= 0x9FFF:
+		return r
+	}
+	return unicode.ToLower(r)
 }
 
 // better orders spans by score, then by flat index s·n+e (numpy's argmax

@@ -12,8 +12,8 @@ import (
 // BenchmarkDecode times turning one window's logits into answers, with the
 // pipeline's max_answer_len and with the longer limit the script router
 // reads Chinese with (reader.CJKMaxAnswerLen), and with SkipEchoes, which
-// the router adds (it builds the text of each span that would enter the
-// top k, to compare with the question): the span search is
+// the router adds (it keys the whole context once per request, then looks
+// up each span that would enter the top k): the span search is
 // O(window × limit), next to a forward pass that takes tens of
 // milliseconds. The window is the longest held-out CMRC 2018 context in
 // the multilingual golden file, read by the built-in multilingual model.
