@@ -34,7 +34,7 @@ func HasCJK(s string) bool {
 // Questions routed to CJK are read with SubwordSpans: Chinese and Japanese
 // text has no spaces, so aligning an answer to whole words (split at
 // whitespace, the pipeline's align_to_words) would widen it to its whole
-// clause. They are read with SkipEchoes: the multilingual model often
+// clause. They are read with SkipEchoes: the multilingual model sometimes
 // answers "什么是X？" ("what is X?") with X itself, read back from the
 // question. Where the caller sets no MaxAnswerLen they are read with
 // CJKMaxAnswerLen. A caller that wants the pipeline's behaviour exactly

@@ -11,16 +11,18 @@ read the int8 file itself; ask runs it with --quantize none in float32 on
 the same numbers). Without it the script assembles the shipped folder the
 way builtin.unpack does (shared.json: the tokenizer and int8 word embeddings
 of builtin/embedder) and dequantises it with
-tools/quantize/builtin_goldens.py's dequantize: the same numbers. Questions: the issue's Chinese example, then the first 25
-questions of each held-out file (tools/train/heldout-{v1.1,cmrc,drcd}.json)
+tools/quantize/builtin_goldens.py's dequantize: the same numbers.
+
+Questions: the issue's Chinese example, then the first 25 questions of each
+held-out file (tools/train/heldout-{v1.1,cmrc,drcd}.json)
 with the pipeline's defaults, the example and the 25 CMRC questions again with
 the parameters ask's router reads Chinese with (align_to_words=False,
 max_answer_len=64: reader.CJKMaxAnswerLen), and 15 of heldout-v2.0.json with
 handle_impossible_answer. Last, with the router's parameters and ask's
 skip_echoes (qa.Params.SkipEchoes, which transformers does not have): the
 example, two contexts made of the question's words, the 25 CMRC
-questions and the CMRC training questions the model
-answers with words of the question (ECHO_IDS). The reference for those is
+questions and the CMRC training questions the model answers with words of
+the question (ECHO_IDS). The reference for those is
 transformers' pipeline with one change, made here and not taken from ask:
 decode_spans clears, before ranking, the score of every span whose text the
 question holds (letters, marks and digits lower-cased, the rest dropped;
