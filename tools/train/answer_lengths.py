@@ -37,7 +37,8 @@ def main():
     tok = AutoTokenizer.from_pretrained(args.model)
     print("| answers | questions | median | 90th pct | 95th pct | longer than 15 | longer than 30 |")
     print("|---|---|---|---|---|---|---|")
-    for name, rel in (("CMRC", "qa-zh/cmrc2018_trial.squad-style.json"), ("DRCD", "qa-zh/DRCD_test.json")):
+    for name, rel in train_qa_multi.ZH_SETS:
+        name = name.upper()
         d = train_qa_multi.load(os.path.join(train_qa_multi.SHARED, rel))
         tr, ho = train_qa_multi.zh_split(d, 0.2, 42, "id")
         for part, arts in (("training", tr), ("held-out", ho)):

@@ -6,7 +6,7 @@
 FILE.json is a SQuAD-format file; each PREDICTIONS.json is {id: answer}
 (`ask eval --predictions`). An answer is an echo when its letters, marks and
 digits, lower-cased, appear in a row in the question's (qa.Params.SkipEchoes;
-the same key as gen_multi_golden.echo_key). Prints how many gold answers are
+gen_multi_golden.echo_key). Prints how many gold answers are
 echoes (a question that names its own answer, as in "A or B?"), then for each
 predictions file how many predictions are echoes and how many of those are
 right (equal to a gold answer after the same normalisation), with the echoes
@@ -14,12 +14,11 @@ themselves.
 """
 
 import json
+import os
 import sys
-import unicodedata
 
-
-def echo_key(s):
-    return "".join(c.lower() for c in s if unicodedata.category(c)[0] in "LMN")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_multi_golden import echo_key  # noqa: E402
 
 
 def echo(question, answer):

@@ -37,6 +37,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_multi_golden  # noqa: E402  (the shipped model's assembly, and skip_echoes' reference)
 
 # ------------------------------------------------------------ CMRC 2018 metric
 # A re-implementation of cmrc2018_evaluate.py (ymcui/cmrc2018): same
@@ -220,7 +222,6 @@ def main():
                     help="for the Chinese files, skip spans the question holds, as ask's router does "
                          "(gen_multi_golden.py's reference of qa.Params.SkipEchoes)")
     args = ap.parse_args()
-    import gen_multi_golden
     if args.model == "shipped":
         tmp = tempfile.mkdtemp()
         try:
@@ -233,7 +234,6 @@ def main():
 
 
 def evaluate(args):
-    import gen_multi_golden
     import torch
     import transformers
     transformers.utils.logging.set_verbosity_error()

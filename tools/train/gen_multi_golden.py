@@ -155,9 +155,8 @@ def write_golden(qa, cases, out):
 
 def train_questions(ids):
     """(id, question, context) of the CMRC 2018 trial questions ids."""
-    path = os.path.join(ROOT, "..", "shared", "data", "qa-zh", "cmrc2018_trial.squad-style.json")
-    with open(path, encoding="utf-8") as f:
-        d = json.load(f)
+    import train_qa_multi
+    d = train_qa_multi.load(os.path.join(train_qa_multi.SHARED, dict(train_qa_multi.ZH_SETS)["cmrc"]))
     found = {q["id"]: (q["id"], q["question"], p["context"]) for a in d["data"] for p in a["paragraphs"]
              for q in p["qas"] if q["id"] in ids}
     return [found[i] for i in ids]

@@ -51,6 +51,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+# The Chinese sets, by name, and their files under SHARED.
+ZH_SETS = (("cmrc", "qa-zh/cmrc2018_trial.squad-style.json"), ("drcd", "qa-zh/DRCD_test.json"))
 sys.path.insert(0, HERE)
 import train_qa as base  # noqa: E402  (reuses its window/batch code)
 
@@ -160,7 +162,7 @@ def data(args, log):
     en = [q + ("en",) for q in base.train_questions(v1, v2, set(held))]
     log("English held-out articles (as builtin/model):", held)
     zh = []
-    for name, rel in (("cmrc", "qa-zh/cmrc2018_trial.squad-style.json"), ("drcd", "qa-zh/DRCD_test.json")):
+    for name, rel in ZH_SETS:
         d = load(os.path.join(SHARED, rel))
         tr, ho = zh_split(d, args.zh_heldout, args.seed, "id")
         path = os.path.join(HERE, f"heldout-{name}.json")

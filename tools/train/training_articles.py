@@ -26,7 +26,7 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for name, rel in (("cmrc", "qa-zh/cmrc2018_trial.squad-style.json"), ("drcd", "qa-zh/DRCD_test.json")):
+    for name, rel in train_qa_multi.ZH_SETS:
         d = train_qa_multi.load(os.path.join(train_qa_multi.SHARED, rel))
         tr, _ = train_qa_multi.zh_split(d, 0.2, 42, "id")
         path = os.path.join(out, f"training-{name}.json")
